@@ -1,0 +1,96 @@
+"""Readiness checks behind `/readyz`: each answers quickly, even when its service is down."""
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import redis
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection
+from django.utils import timezone
+
+from .models import WorkerHeartbeat
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    ok: bool
+    detail: str
+    latency_ms: float = 0.0
+    extra: dict = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        latency_ms = round(self.latency_ms, 1)
+        return {"ok": self.ok, "detail": self.detail, "latency_ms": latency_ms, **self.extra}
+
+
+def _timed(check: Callable[[], CheckResult]) -> CheckResult:
+    started = time.perf_counter()
+    try:
+        result = check()
+    except Exception as error:
+        result = CheckResult(ok=False, detail=f"{type(error).__name__}: {error}")
+    return CheckResult(
+        ok=result.ok,
+        detail=result.detail,
+        latency_ms=(time.perf_counter() - started) * 1000,
+        extra=result.extra,
+    )
+
+
+def check_database() -> CheckResult:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        cursor.fetchone()
+    return CheckResult(ok=True, detail=connection.vendor)
+
+
+def check_cache() -> CheckResult:
+    cache.set("readyz", "1", timeout=10)
+    if cache.get("readyz") != "1":
+        return CheckResult(ok=False, detail="the cache did not return what was written")
+    backend = settings.CACHES["default"]["BACKEND"].rsplit(".", 1)[-1]
+    return CheckResult(ok=True, detail=backend)
+
+
+def check_broker() -> CheckResult:
+    if not settings.REDIS_URL:
+        return CheckResult(ok=True, detail="in process (no broker configured)")
+    client = redis.Redis.from_url(
+        settings.REDIS_URL,
+        socket_connect_timeout=settings.REDIS_SOCKET_TIMEOUT,
+        socket_timeout=settings.REDIS_SOCKET_TIMEOUT,
+    )
+    try:
+        client.ping()
+    finally:
+        client.close()
+    return CheckResult(ok=True, detail="redis")
+
+
+def worker_status() -> dict:
+    """Informational: when a worker last ran the heartbeat (not part of readiness)."""
+    latest = WorkerHeartbeat.objects.order_by("-seen_at").first()
+    if latest is None:
+        return {"last_seen": None, "recent": False}
+    recent = timezone.now() - latest.seen_at < timedelta(minutes=2)
+    return {"last_seen": latest.seen_at.isoformat(), "hostname": latest.hostname, "recent": recent}
+
+
+def readiness_checks() -> dict[str, Callable[[], CheckResult]]:
+    return {
+        "database": check_database,
+        "cache": check_cache,
+        "broker": check_broker,
+    }
+
+
+def readiness() -> tuple[bool, dict]:
+    results = {name: _timed(check) for name, check in readiness_checks().items()}
+    ok = all(result.ok for result in results.values())
+    report = {name: result.as_dict() for name, result in results.items()}
+    if results["database"].ok:
+        report["worker"] = worker_status()
+    return ok, report

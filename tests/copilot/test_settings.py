@@ -1,0 +1,37 @@
+import os
+import subprocess
+import sys
+
+from tests.processes import PROJECT_ROOT
+
+
+def _start_django(env_overrides: dict[str, str]) -> subprocess.CompletedProcess:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"DJANGO_SECRET_KEY", "COPILOT_DEMO"}
+    }
+    env.update(env_overrides)
+    return subprocess.run(
+        [sys.executable, "-c", "import django; django.setup(); print('started')"],
+        cwd=PROJECT_ROOT,
+        env={**env, "DJANGO_SETTINGS_MODULE": "copilot.settings"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_missing_secret_stops_start_up_naming_it():
+    result = _start_django({})
+
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY is not set" in result.stderr
+    assert "started" not in result.stdout
+
+
+def test_demo_mode_starts_without_any_secret():
+    result = _start_django({"COPILOT_DEMO": "true"})
+
+    assert result.returncode == 0, result.stderr
+    assert "started" in result.stdout
