@@ -18,9 +18,12 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 install: $(VENV)/.installed
 
+# The demo: the app, the fake Kustomer and Shopify, a trained intent model (all idempotent).
+run: export COPILOT_DEMO ?= true
 run: install
-	COPILOT_DEMO=$${COPILOT_DEMO:-true} $(BIN)/python manage.py migrate --no-input
-	COPILOT_DEMO=$${COPILOT_DEMO:-true} $(BIN)/python manage.py runserver $(HOST):$(PORT)
+	$(BIN)/python manage.py migrate --no-input
+	$(BIN)/python manage.py demo_setup
+	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 test: install
 	$(BIN)/ruff check .

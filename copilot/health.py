@@ -80,10 +80,14 @@ def worker_status() -> dict:
 
 
 def readiness_checks() -> dict[str, Callable[[], CheckResult]]:
+    # Imported here: the intents app builds on this module, not the other way round.
+    from intents.health import check_active_model
+
     return {
         "database": check_database,
         "cache": check_cache,
         "broker": check_broker,
+        "intent_model": check_active_model,
     }
 
 

@@ -51,18 +51,19 @@ class RequestLogMiddleware:
             context_id.reset(token)
 
 
-_task_started: dict[str, float] = {}
+_task_started: dict[str, tuple[float, contextvars.Token]] = {}
 
 
 @signals.task_prerun.connect
 def _task_prerun(task_id=None, task=None, **_):
-    context_id.set(task_id or "-")
-    _task_started[task_id] = time.perf_counter()
+    _task_started[task_id] = (time.perf_counter(), context_id.set(task_id or "-"))
 
 
 @signals.task_postrun.connect
 def _task_postrun(task_id=None, task=None, state=None, **_):
-    started = _task_started.pop(task_id, None)
+    started, token = _task_started.pop(task_id, (None, None))
     duration_ms = (time.perf_counter() - started) * 1000 if started else 0.0
     task_log.info("%s %s %.1fms", task.name if task else "?", state, duration_ms)
-    context_id.set("-")
+    if token is not None:
+        # A task run in process inside a request gives the request its own id back.
+        context_id.reset(token)

@@ -50,6 +50,12 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "csp",
     "copilot",
+    "copilot.inbox",
+    "copilot.commerce",
+    "copilot.sandbox_shopify",
+    "copilot.sandbox_kustomer",
+    "copilot.replies",
+    "copilot.sandbox_llm",
     "intents",
     "cards",
 ]
@@ -89,6 +95,9 @@ TEMPLATES = [
 
 # --- Database -----------------------------------------------------------------------------------
 DATA_DIR = Path(env.str("COPILOT_DATA_DIR", default=str(BASE_DIR / "var")))
+if DEMO_MODE:
+    # `manage.py demo_setup` keeps the demo's generated keys (for the fake Kustomer) here.
+    environ.Env.read_env(DATA_DIR / "demo.env", overwrite=False)
 DATABASES = {
     "default": env.db_url("DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'copilot.sqlite3'}")
 }
@@ -163,6 +172,176 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": env.float("COPILOT_HEARTBEAT_SECONDS", default=30.0),
     },
 }
+
+# --- Kustomer ----------------------------------------------------------------------------------
+COPILOT_PUBLIC_URL = env.str("COPILOT_PUBLIC_URL", default="http://127.0.0.1:8000").rstrip("/")
+KUSTOMER_API_BASE_URL = env.str(
+    "KUSTOMER_API_BASE_URL",
+    default=f"{COPILOT_PUBLIC_URL}/sandbox/kustomer" if DEMO_MODE else "",
+).rstrip("/")
+KUSTOMER_API_KEY = env.str("KUSTOMER_API_KEY", default="")
+# Comma-separated: during a rotation both the old and the new token sign valid deliveries.
+KUSTOMER_WEBHOOK_SECRET = env.list("KUSTOMER_WEBHOOK_SECRET", default=[])
+KUSTOMER_WEBHOOK_MAX_BYTES = env.int("KUSTOMER_WEBHOOK_MAX_BYTES", default=256 * 1024)
+KUSTOMER_INSIGHT_KLASS = env.str("KUSTOMER_INSIGHT_KLASS", default="copilot_insight")
+# always: a note for every classified message; confident: only when the model did not abstain.
+KUSTOMER_NOTES = env.str("KUSTOMER_NOTES", default="confident")
+if KUSTOMER_NOTES not in {"always", "confident", "never"}:
+    raise ImproperlyConfigured("KUSTOMER_NOTES must be always, confident or never.")
+KUSTOMER_TAG_INTENT = env.bool("KUSTOMER_TAG_INTENT", default=False)
+KUSTOMER_RATE_LIMIT_PER_MINUTE = env.int("KUSTOMER_RATE_LIMIT_PER_MINUTE", default=1000)
+KUSTOMER_CUSTOMER_CREATES_PER_MINUTE = env.int("KUSTOMER_CUSTOMER_CREATES_PER_MINUTE", default=120)
+KUSTOMER_TIMEOUT_SECONDS = env.float("KUSTOMER_TIMEOUT_SECONDS", default=10.0)
+# Retries of a transient failure (timeout, 5xx) before a write shows as failed; waits for a rate
+# limit are not counted, since they always end.
+KUSTOMER_MAX_RETRIES = env.int("KUSTOMER_MAX_RETRIES", default=8)
+
+# --- Intent model ------------------------------------------------------------------------------
+# Seconds between each process's checks for a newly activated model version.
+INTENT_MODEL_REFRESH_SECONDS = env.float("INTENT_MODEL_REFRESH_SECONDS", default=2.0)
+# Fewest trusted examples an intent needs before a model can be trained on it.
+INTENT_MIN_EXAMPLES = env.int("INTENT_MIN_EXAMPLES", default=10)
+# Seed of the train/hold-out split and the model, so a training run can be reproduced.
+INTENT_TRAINING_SEED = env.int("INTENT_TRAINING_SEED", default=0)
+
+# --- Shopify -----------------------------------------------------------------------------------
+# The fake vendors under /sandbox/ (fake Shopify, fake Kustomer): on in the demo and the tests.
+COPILOT_SANDBOX = env.bool("COPILOT_SANDBOX", default=DEMO_MODE)
+# The GraphQL Admin API version every call uses (quarterly; each is supported for 12 months).
+SHOPIFY_API_VERSION = env.str("SHOPIFY_API_VERSION", default="2026-10")
+# The app's client secret, which signs webhooks. Comma-separated during a rotation (new,old):
+# Shopify may sign with the old one for up to an hour.
+# (An empty variable counts as unset here and below, as `.env.example` leaves them empty.)
+SHOPIFY_WEBHOOK_SECRET = [s for s in env.list("SHOPIFY_WEBHOOK_SECRET", default=[]) if s] or (
+    ["demo-shopify-webhook-secret"] if DEMO_MODE else []
+)
+SHOPIFY_WEBHOOK_MAX_BYTES = env.int("SHOPIFY_WEBHOOK_MAX_BYTES", default=1024 * 1024)
+# Where Shopify should send webhooks (registered when a store is connected).
+SHOPIFY_WEBHOOK_URL = (
+    env.str("SHOPIFY_WEBHOOK_URL", default="") or f"{COPILOT_PUBLIC_URL}/shopify/webhooks/"
+)
+# Fernet key(s) encrypting stores' access tokens at rest; comma-separated during a rotation, the
+# new key first (it encrypts; every key decrypts).
+SHOPIFY_TOKEN_ENCRYPTION_KEY = required_secret(
+    "SHOPIFY_TOKEN_ENCRYPTION_KEY", "ZGVtby1vbmx5LXNob3BpZnktdG9rZW4ta2V5LTMyYnk="
+)
+# A first store from the environment (more are added in the admin). In the demo it is the fake
+# Shopify's "Northwind Goods", served by this same server.
+SHOPIFY_SHOP_DOMAIN = env.str("SHOPIFY_SHOP_DOMAIN", default="") or (
+    "northwind-goods.myshopify.com" if DEMO_MODE else ""
+)
+SHOPIFY_ACCESS_TOKEN = env.str("SHOPIFY_ACCESS_TOKEN", default="") or (
+    "shpat_sandbox_northwind_goods" if DEMO_MODE else ""
+)
+# Empty: https://<shop domain>. Set it to point the store at the fake Shopify.
+SHOPIFY_API_BASE_URL = (
+    env.str("SHOPIFY_API_BASE_URL", default="")
+    or (f"{COPILOT_PUBLIC_URL}/sandbox/shopify" if DEMO_MODE else "")
+).rstrip("/")
+# Seconds before a Shopify call gives up: background work, and reads an agent waits on.
+SHOPIFY_TIMEOUT_SECONDS = env.float("SHOPIFY_TIMEOUT_SECONDS", default=10.0)
+SHOPIFY_CARD_TIMEOUT_SECONDS = env.float("SHOPIFY_CARD_TIMEOUT_SECONDS", default=4.0)
+# A customer's orders are served from the cache for this many seconds (webhooks drop them
+# sooner); an older copy is kept this much longer, shown marked stale when Shopify is busy.
+SHOPIFY_ORDER_CACHE_SECONDS = env.int("SHOPIFY_ORDER_CACHE_SECONDS", default=300)
+SHOPIFY_ORDER_CACHE_STALE_SECONDS = env.int("SHOPIFY_ORDER_CACHE_STALE_SECONDS", default=86400)
+# Refunds above this amount (in the store's currency) wait for a supervisor's approval in the admin.
+SHOPIFY_REFUND_APPROVAL_THRESHOLD = env.str("SHOPIFY_REFUND_APPROVAL_THRESHOLD", default="100.00")
+# Who may do what from the card: per action, a list of "*" (every signed-in agent),
+# "role:<Kustomer role>" or "user:<Kustomer user id>".
+SHOPIFY_ACTION_PERMISSIONS = env.json(
+    "SHOPIFY_ACTION_PERMISSIONS",
+    default={"refund": ["*"], "cancel": ["*"], "address_update": ["*"], "invoice_send": ["*"]},
+)
+# The fake Shopify (mounted under /sandbox/shopify/ when COPILOT_SANDBOX is true).
+# Its cost bucket per shop (Standard plan: 2,000 points restoring 100/s), the HTTP status of a
+# THROTTLED answer (200 as Shopify usually does, or 429), a latency added to every answer, the
+# seconds its asynchronous cancel job takes, whether the app is approved for protected customer
+# data, and the secret that signs its webhooks (the first SHOPIFY_WEBHOOK_SECRET by default).
+SANDBOX_SHOPIFY_BUCKET_SIZE = env.float("SANDBOX_SHOPIFY_BUCKET_SIZE", default=2000.0)
+SANDBOX_SHOPIFY_RESTORE_RATE = env.float("SANDBOX_SHOPIFY_RESTORE_RATE", default=100.0)
+SANDBOX_SHOPIFY_THROTTLE_STATUS = env.int("SANDBOX_SHOPIFY_THROTTLE_STATUS", default=200)
+SANDBOX_SHOPIFY_LATENCY_MS = env.float("SANDBOX_SHOPIFY_LATENCY_MS", default=0.0)
+SANDBOX_SHOPIFY_CANCEL_JOB_SECONDS = env.float("SANDBOX_SHOPIFY_CANCEL_JOB_SECONDS", default=1.0)
+SANDBOX_SHOPIFY_PROTECTED_CUSTOMER_DATA = env.bool(
+    "SANDBOX_SHOPIFY_PROTECTED_CUSTOMER_DATA", default=True
+)
+SANDBOX_SHOPIFY_WEBHOOK_SECRET = env.str("SANDBOX_SHOPIFY_WEBHOOK_SECRET", default="") or (
+    SHOPIFY_WEBHOOK_SECRET[0] if SHOPIFY_WEBHOOK_SECRET else "sandbox-shopify-secret"
+)
+
+# --- Sandbox: fake Kustomer ---------------------------------------------------------------------
+# The fake Kustomer API (copilot/sandbox_kustomer, docs/sandbox.md), mounted under
+# /sandbox/kustomer/ when COPILOT_SANDBOX is true. Requests per rolling minute for the whole org
+# (Kustomer's Enterprise plan) and creates per customer per minute; an artificial delay added to
+# every request (benchmarks); a factor on Kustomer's webhook retry schedule (1, 1, 2, 5, 10, 15,
+# 30 minutes; tests use a tiny one); whether messages carry the unconfirmed full `body`; and
+# whether webhooks may use plain http to 127.0.0.1/localhost (Kustomer itself demands https).
+SANDBOX_KUSTOMER_ORG_RATE_LIMIT = env.int("SANDBOX_KUSTOMER_ORG_RATE_LIMIT", default=1000)
+SANDBOX_KUSTOMER_CUSTOMER_CREATE_LIMIT = env.int(
+    "SANDBOX_KUSTOMER_CUSTOMER_CREATE_LIMIT", default=120
+)
+SANDBOX_KUSTOMER_LATENCY_MS = env.int("SANDBOX_KUSTOMER_LATENCY_MS", default=0)
+SANDBOX_KUSTOMER_WEBHOOK_RETRY_SCALE = env.float(
+    "SANDBOX_KUSTOMER_WEBHOOK_RETRY_SCALE", default=1.0
+)
+SANDBOX_KUSTOMER_MESSAGE_BODY = env.bool("SANDBOX_KUSTOMER_MESSAGE_BODY", default=True)
+SANDBOX_KUSTOMER_ALLOW_HTTP_WEBHOOKS = env.bool(
+    "SANDBOX_KUSTOMER_ALLOW_HTTP_WEBHOOKS", default=True
+)
+
+# --- Replies and LLM ---------------------------------------------------------------------------
+# Suggested replies (copilot/replies): up to REPLIES_MAX_DRAFTS drafts per inbound message, made by
+# any OpenAI-compatible server (OpenAI, Azure OpenAI's /openai/v1, vLLM, Ollama...) and checked
+# against the facts. An empty OPENAI_BASE_URL means no model: drafts come from the org's Kustomer
+# shortcuts and the reply templates only. The demo talks to the fake server under /sandbox/llm/.
+OPENAI_BASE_URL = env.str(
+    "OPENAI_BASE_URL", default=f"{COPILOT_PUBLIC_URL}/sandbox/llm/v1" if DEMO_MODE else ""
+).rstrip("/")
+OPENAI_API_KEY = env.str("OPENAI_API_KEY", default="sk-sandbox-demo-key" if DEMO_MODE else "")
+if OPENAI_BASE_URL and not OPENAI_API_KEY:
+    raise ImproperlyConfigured(
+        "The environment variable OPENAI_API_KEY is not set, but OPENAI_BASE_URL is. Set it (a "
+        "self-hosted server that checks no key accepts any value), or empty OPENAI_BASE_URL to "
+        "make drafts from shortcuts and templates only."
+    )
+OPENAI_MODEL = env.str("OPENAI_MODEL", default="gpt-4o-mini")
+# A draft is worth little once the agent has opened the card: give up early and use the fallback.
+OPENAI_TIMEOUT_SECONDS = env.float("OPENAI_TIMEOUT_SECONDS", default=8.0)
+# No retries in line: the fallback answers at once instead (the card can ask for new drafts).
+OPENAI_MAX_RETRIES = env.int("OPENAI_MAX_RETRIES", default=0)
+# response_format json_object; turn off for servers that reject it (the answer is then parsed
+# from its JSON block).
+OPENAI_JSON_MODE = env.bool("OPENAI_JSON_MODE", default=True)
+OPENAI_TEMPERATURE = env.float("OPENAI_TEMPERATURE", default=0.3)
+OPENAI_MAX_TOKENS = env.int("OPENAI_MAX_TOKENS", default=800)
+# Price per 1,000 tokens (the account's currency), to record each draft's cost.
+OPENAI_PROMPT_PRICE_PER_1K = env.str("OPENAI_PROMPT_PRICE_PER_1K", default="0.00015")
+OPENAI_COMPLETION_PRICE_PER_1K = env.str("OPENAI_COMPLETION_PRICE_PER_1K", default="0.0006")
+REPLIES_MAX_DRAFTS = env.int("REPLIES_MAX_DRAFTS", default=3)
+if not 1 <= REPLIES_MAX_DRAFTS <= 3:
+    raise ImproperlyConfigured("REPLIES_MAX_DRAFTS must be 1, 2 or 3.")
+# How many of the conversation's latest messages the prompt holds.
+REPLIES_RECENT_MESSAGES = env.int("REPLIES_RECENT_MESSAGES", default=10)
+# Read those messages from Kustomer (agents' replies included; one request of the org's rate
+# limit per message after a conversation's first), or use the customer's messages stored here.
+REPLIES_HISTORY_FROM_KUSTOMER = env.bool("REPLIES_HISTORY_FROM_KUSTOMER", default=True)
+# Kustomer shortcuts and customers are read once per this many seconds (they change rarely and
+# every read spends the org's rate limit).
+REPLIES_KUSTOMER_CACHE_SECONDS = env.int("REPLIES_KUSTOMER_CACHE_SECONDS", default=300)
+# The language of drafts when the customer's cannot be told (en, es, fr or de are detected).
+REPLIES_DEFAULT_LANGUAGE = env.str("REPLIES_DEFAULT_LANGUAGE", default="en")
+# Who signs a draft when the card does not say which agent reads it (KObject, admin).
+REPLIES_SIGN_OFF = env.str("REPLIES_SIGN_OFF", default="The support team")
+# The fake OpenAI-compatible server (mounted under /sandbox/llm/ when COPILOT_SANDBOX is true):
+# the keys it accepts, a delay added to every answer, what it answers (grounded, invented_order,
+# malformed, timeout, rate_limited, server_error; a request header or its control endpoint
+# can override it), how long "timeout" hangs, and the retry-after of its 429s.
+SANDBOX_LLM_API_KEYS = env.list("SANDBOX_LLM_API_KEYS", default=["sk-sandbox-demo-key"])
+SANDBOX_LLM_LATENCY_MS = env.float("SANDBOX_LLM_LATENCY_MS", default=0.0)
+SANDBOX_LLM_SCENARIO = env.str("SANDBOX_LLM_SCENARIO", default="grounded")
+SANDBOX_LLM_HANG_SECONDS = env.float("SANDBOX_LLM_HANG_SECONDS", default=30.0)
+SANDBOX_LLM_RETRY_AFTER_SECONDS = env.int("SANDBOX_LLM_RETRY_AFTER_SECONDS", default=20)
 
 # --- Auth, i18n, static ------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -240,5 +419,8 @@ LOGGING = {
         "django.server": {"level": "WARNING"},
         "django.request": {"level": "ERROR"},
         "celery": {"level": "INFO"},
+        # httpx logs whole URLs, which can carry customer emails: our clients log their own line.
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
     },
 }

@@ -27,6 +27,9 @@ def pytest_runtest_makereport(item, call):
 def _clear_cache():
     from django.core.cache import cache
 
+    from copilot.integrations.ratelimit import forget_shared_rate_limiters
+
+    forget_shared_rate_limiters()
     yield
     with contextlib.suppress(Exception):  # a test may have pointed the cache at a stopped Redis
         cache.clear()

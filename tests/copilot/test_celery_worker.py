@@ -71,3 +71,44 @@ def test_task_survives_a_worker_killed_mid_task_and_runs_once_more(broker):
     assert written, log
     assert attempts == 2
     assert WorkerHeartbeat.objects.filter(hostname="late-ack").count() == 1
+
+
+def test_a_running_worker_picks_up_a_newly_activated_model_without_restart(broker):
+    from intents.models import ModelVersion, Prediction
+    from intents.services import (
+        examples_import,
+        model_version_activate,
+        model_version_create,
+        model_version_train,
+    )
+    from intents.tasks import classify_message
+    from tests.factories import labelled_rows
+
+    examples_import(rows=labelled_rows())
+    first = model_version_train(version_id=model_version_create().id)
+    second = model_version_train(version_id=model_version_create().id)
+    model_version_activate(version_id=first.id)
+    worker = CeleryWorker(
+        redis_url=broker,
+        queue=f"test-{uuid.uuid4().hex}",
+        extra_env={"INTENT_MODEL_REFRESH_SECONDS": "1"},
+    )
+
+    def classified_by(message_id: str) -> ModelVersion | None:
+        prediction = Prediction.objects.filter(kustomer_message_id=message_id).first()
+        return prediction.model_version if prediction else None
+
+    try:
+        classify_message.apply_async(args=["where is my order 1234", "m-1"], queue=worker.queue)
+        assert wait_until(lambda: classified_by("m-1") is not None, timeout=30)
+
+        model_version_activate(version_id=second.id)
+        classify_message.apply_async(
+            args=["where is my order 1234", "m-2"], queue=worker.queue, countdown=2
+        )
+        assert wait_until(lambda: classified_by("m-2") is not None, timeout=30)
+    finally:
+        log = worker.stop()
+
+    assert classified_by("m-1") == first, log
+    assert classified_by("m-2") == second, log

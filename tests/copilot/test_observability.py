@@ -36,3 +36,24 @@ def test_an_unsafe_incoming_request_id_is_replaced(client):
 
     assert response["X-Request-ID"] != "bad id\nwith newline"
     assert len(response["X-Request-ID"]) == 32
+
+
+def test_a_task_run_in_a_request_logs_with_its_id_and_gives_the_request_its_id_back(
+    request_log,
+):
+    from copilot import celery_app
+    from copilot.observability import context_id
+
+    @celery_app.task(name="tests.echo_context")
+    def echo_context():
+        return context_id.get()
+
+    token = context_id.set("request-1234")
+    try:
+        task_seen = echo_context.apply().get()
+        after = context_id.get()
+    finally:
+        context_id.reset(token)
+
+    assert task_seen not in ("request-1234", "-")
+    assert after == "request-1234"

@@ -1,0 +1,299 @@
+"""The inbound-message pipeline: receive a Kustomer event, classify, write back.
+
+Exactly once, as Kustomer sees it: each step records its state on the InboundMessage row, so a
+duplicate delivery, a retried task or a restarted worker continues where the last one stopped
+instead of writing a second KObject or note.
+"""
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from copilot.integrations.http import PermanentError, RateLimited, TransientError
+from copilot.integrations.kustomer import KObject, KustomerClient
+from copilot.replies.selectors import top_draft_text
+from copilot.replies.services import drafts_generate_for_message
+from intents.prediction import NoActiveModel, classify
+from intents.services import prediction_record
+
+from .models import InboundMessage, KustomerEvent
+from .webhooks import MESSAGE_CREATE, Event, message_from_event
+
+logger = logging.getLogger(__name__)
+
+LEASE = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class Receipt:
+    status: str  # "accepted", "duplicate" or "ignored"
+    detail: str = ""
+
+
+def kustomer_event_receive(*, event: Event) -> Receipt:
+    """Stores an accepted event once and, for a customer's message, queues its pipeline.
+
+    Raises `WebhookPayloadError` when a message event lacks what the pipeline needs.
+    """
+    if event.name != MESSAGE_CREATE:
+        return _event_store(event, ignore_reason=f"{event.name} events are not used")
+    message = message_from_event(event)
+    if message.direction != "in":
+        return _event_store(event, ignore_reason="not from the customer (direction is not 'in')")
+    if not message.text:
+        return _event_store(event, ignore_reason="the message has no text")
+
+    from .tasks import process_inbound_message
+
+    with transaction.atomic():
+        receipt = _event_store(event)
+        if receipt.status == "duplicate":
+            return receipt
+        inbound, created = InboundMessage.objects.get_or_create(
+            kustomer_message_id=message.id,
+            defaults={
+                "conversation_id": message.conversation_id,
+                "customer_id": message.customer_id,
+                "channel": message.channel,
+                "text": message.text[:20000],
+                "sent_at": message.sent_at,
+                "event_id": receipt.detail,
+            },
+        )
+        if not created:
+            # The same message under another event id: already in the pipeline.
+            return Receipt("duplicate", "message already received")
+        transaction.on_commit(lambda: process_inbound_message.delay(inbound.id))
+    return Receipt("accepted")
+
+
+def _event_store(event: Event, *, ignore_reason: str = "") -> Receipt:
+    status = KustomerEvent.Status.IGNORED if ignore_reason else KustomerEvent.Status.ACCEPTED
+    try:
+        with transaction.atomic():
+            stored = KustomerEvent.objects.create(
+                event_id=event.id,
+                name=event.name,
+                status=status,
+                ignore_reason=ignore_reason,
+                payload=event.payload,
+            )
+    except IntegrityError:
+        return Receipt("duplicate", "event already received")
+    return Receipt(status, ignore_reason or str(stored.pk))
+
+
+# --- processing ---------------------------------------------------------------------------------
+
+
+def _lease_take(message_id: int) -> bool:
+    now = timezone.now()
+    taken = InboundMessage.objects.filter(
+        Q(lease_until__isnull=True) | Q(lease_until__lt=now),
+        pk=message_id,
+        status__in=[InboundMessage.Status.RECEIVED, InboundMessage.Status.CLASSIFIED],
+    ).update(lease_until=now + LEASE)
+    return taken == 1
+
+
+def _save(message: InboundMessage, **changes) -> None:
+    for name, value in changes.items():
+        setattr(message, name, value)
+    message.save(update_fields=[*changes, "updated_at"])
+
+
+def inbound_message_process(
+    *,
+    message_id: int,
+    client_factory: Callable[[], KustomerClient] = KustomerClient.from_settings,
+) -> InboundMessage | None:
+    """Runs the remaining steps of one message's pipeline.
+
+    Returns None when another worker holds the message or it is already finished. Raises
+    `TransientError` (incl. `RateLimited`) for the task to retry later; marks the message failed
+    on a permanent error.
+    """
+    if not _lease_take(message_id):
+        return None
+    message = InboundMessage.objects.select_related("prediction__model_version").get(pk=message_id)
+    try:
+        if message.prediction is None:
+            _classify(message)
+        # Order context (Shopify) and suggested replies join the pipeline here, between
+        # classification and write-back, so that the KObject can carry them.
+        drafts_generate_for_message(message_id=message.id)  # never raises; falls back
+        with client_factory() as client:
+            _write_kobject(client, message)
+            _write_note(client, message)
+            _write_tag(client, message)
+        _save(
+            message,
+            status=InboundMessage.Status.WRITTEN,
+            written_at=timezone.now(),
+            failure_reason="",
+        )
+    except (PermanentError, NoActiveModel) as error:
+        _save(message, status=InboundMessage.Status.FAILED, failure_reason=str(error))
+    except RateLimited:
+        raise
+    except TransientError as error:
+        _save(message, attempts=F("attempts") + 1, failure_reason=str(error))
+        raise
+    finally:
+        InboundMessage.objects.filter(pk=message_id).update(lease_until=None)
+    return message
+
+
+def inbound_message_attempts(*, message_id: int) -> int:
+    return InboundMessage.objects.values_list("attempts", flat=True).get(pk=message_id)
+
+
+def inbound_message_fail(*, message_id: int, reason: str) -> None:
+    InboundMessage.objects.filter(pk=message_id).exclude(
+        status=InboundMessage.Status.WRITTEN
+    ).update(status=InboundMessage.Status.FAILED, failure_reason=reason, lease_until=None)
+
+
+def inbound_message_retry(*, message_id: int) -> bool:
+    """Puts a failed message back in the pipeline (from the admin); finished steps stay done."""
+    from .tasks import process_inbound_message
+
+    with transaction.atomic():
+        updated = InboundMessage.objects.filter(
+            pk=message_id, status=InboundMessage.Status.FAILED
+        ).update(
+            status=InboundMessage.Status.RECEIVED,
+            attempts=0,
+            failure_reason="",
+        )
+        if updated:
+            transaction.on_commit(lambda: process_inbound_message.delay(message_id))
+    return bool(updated)
+
+
+def _classify(message: InboundMessage) -> None:
+    prediction = prediction_record(
+        text=message.text,
+        classification=classify(message.text),
+        kustomer_message_id=message.kustomer_message_id,
+        kustomer_conversation_id=message.conversation_id,
+    )
+    _save(
+        message,
+        prediction=prediction,
+        status=InboundMessage.Status.CLASSIFIED,
+        classified_at=timezone.now(),
+    )
+
+
+def _intent_label(message: InboundMessage) -> str:
+    prediction = message.prediction
+    if prediction.abstained:
+        best, probability = prediction.top[0] if prediction.top else ("unknown", 0.0)
+        return f"not sure (best guess {best}, {probability:.0%})"
+    return f"{prediction.intent} ({prediction.confidence:.0%} confident)"
+
+
+def insight_attributes(message: InboundMessage) -> dict:
+    """The KObject's custom attributes; names end in Kustomer's type suffixes."""
+    prediction = message.prediction
+    return {
+        "intentStr": prediction.intent or "",
+        "confidenceNum": round(prediction.confidence, 4),
+        "abstainedBool": prediction.abstained,
+        "topIntentsStr": ", ".join(f"{label} {p:.0%}" for label, p in prediction.top)[:1024],
+        "modelVersionStr": f"v{prediction.model_version.number}",
+        "predictedAt": prediction.created_at.isoformat(),
+        "messageIdStr": message.kustomer_message_id,
+        "conversationIdStr": message.conversation_id,
+        "suggestedReplyTxt": top_draft_text(message_id=message.id, limit=1024),
+    }
+
+
+def _is_duplicate(error: PermanentError) -> bool:
+    text = str(error).lower()
+    return error.status in (400, 409) and ("duplicate" in text or "already exists" in text)
+
+
+def _write_kobject(client: KustomerClient, message: InboundMessage) -> None:
+    if message.kobject_state == InboundMessage.Step.DONE:
+        return
+    klass = settings.KUSTOMER_INSIGHT_KLASS
+    external_id = message.kustomer_message_id
+    kobject: KObject | None = None
+    if message.kobject_state == InboundMessage.Step.SENDING:
+        # An earlier attempt sent the create and never heard back: it may exist already.
+        kobject = client.find_kobject(klass, external_id)
+    if kobject is None:
+        _save(message, kobject_state=InboundMessage.Step.SENDING)
+        try:
+            kobject = client.create_kobject(
+                message.customer_id,
+                klass,
+                title=f"Intent: {_intent_label(message)}",
+                external_id=external_id,
+                custom=insight_attributes(message),
+            )
+        except RateLimited:
+            # Refused before anything was created: nothing to look for next time.
+            _save(message, kobject_state=InboundMessage.Step.PENDING)
+            raise
+        except PermanentError as error:
+            if not _is_duplicate(error):
+                raise
+            kobject = client.find_kobject(klass, external_id)
+            if kobject is None:
+                raise
+    _save(message, kobject_state=InboundMessage.Step.DONE, kobject_id=kobject.id)
+
+
+def _note_wanted(message: InboundMessage) -> bool:
+    mode = settings.KUSTOMER_NOTES
+    return mode == "always" or (mode == "confident" and not message.prediction.abstained)
+
+
+def _write_note(client: KustomerClient, message: InboundMessage) -> None:
+    if message.note_state in (InboundMessage.Step.DONE, InboundMessage.Step.SKIPPED):
+        return
+    if not _note_wanted(message):
+        _save(message, note_state=InboundMessage.Step.SKIPPED)
+        return
+    _save(message, note_state=InboundMessage.Step.SENDING)
+    body = (
+        f"Copilot: intent {_intent_label(message)} · "
+        f"model v{message.prediction.model_version.number}"
+    )
+    try:
+        note = client.create_note(
+            message.conversation_id,
+            body=body,
+            external_id=message.note_external_id,
+            customer_id=message.customer_id,
+        )
+    except RateLimited:
+        _save(message, note_state=InboundMessage.Step.PENDING)
+        raise
+    except PermanentError as error:
+        # Kustomer refusing our externalId as a duplicate means an earlier attempt wrote it.
+        if not _is_duplicate(error):
+            raise
+        _save(message, note_state=InboundMessage.Step.DONE)
+        return
+    _save(message, note_state=InboundMessage.Step.DONE, note_id=note.id)
+
+
+def _write_tag(client: KustomerClient, message: InboundMessage) -> None:
+    if message.tag_state in (InboundMessage.Step.DONE, InboundMessage.Step.SKIPPED):
+        return
+    if not settings.KUSTOMER_TAG_INTENT or message.prediction.abstained:
+        _save(message, tag_state=InboundMessage.Step.SKIPPED)
+        return
+    # Adding a tag the conversation already has changes nothing: safe to send again.
+    client.add_conversation_tags(message.conversation_id, [message.prediction.intent])
+    _save(message, tag_state=InboundMessage.Step.DONE)

@@ -1,0 +1,93 @@
+import json
+from pathlib import Path
+
+import httpx
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+from django.core.wsgi import get_wsgi_application
+
+from copilot.inbox.setup import kustomer_setup_run
+from copilot.integrations.kustomer import KustomerClient
+from copilot.integrations.ratelimit import Limits, LocalRateLimiter
+from intents.importing import read_labelled_file
+from intents.models import LabeledExample, ModelVersion
+from intents.services import (
+    examples_import,
+    intents_ensure,
+    model_version_activate,
+    model_version_create,
+    model_version_train,
+)
+
+FIXTURES = Path(settings.BASE_DIR) / "intents" / "fixtures"
+
+
+class Command(BaseCommand):
+    help = (
+        "Prepares the demo (idempotent): the demo intent model, the fake Kustomer and Shopify "
+        "with their data, the copilot installed in the fake Kustomer, and an admin user."
+    )
+
+    def handle(self, *args, **options):
+        if not (settings.DEMO_MODE and settings.COPILOT_SANDBOX):
+            raise CommandError("demo_setup runs only with COPILOT_DEMO=true and the sandbox on.")
+        self._intent_model()
+        admin_key = self._fake_kustomer()
+        self._install_in_fake_kustomer(admin_key)
+        call_command("sandbox_shopify_seed", stdout=self.stdout)
+        self._admin_user()
+
+    def _intent_model(self) -> None:
+        if not LabeledExample.objects.exists():
+            definitions = json.loads((FIXTURES / "demo_intents.json").read_text())
+            intents_ensure(
+                definitions=[(item["name"], item["description"]) for item in definitions]
+            )
+            summary = examples_import(rows=read_labelled_file(FIXTURES / "demo_intents.csv"))
+            self.stdout.write(f"Imported {summary.created} demo examples.")
+        if not ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).exists():
+            self.stdout.write("Training the demo intent model...")
+            version = model_version_train(version_id=model_version_create().id)
+            if version.status != ModelVersion.Status.READY:
+                raise CommandError(f"Training failed: {version.failure_reason}")
+            model_version_activate(version_id=version.id)
+            self.stdout.write(
+                f"Model v{version.number} is active "
+                f"(hold-out accuracy {version.metrics['accuracy']:.1%})."
+            )
+
+    def _fake_kustomer(self) -> str:
+        from io import StringIO
+
+        output = StringIO()
+        call_command("sandbox_kustomer_seed", stdout=output)
+        admin_key = output.getvalue().strip().splitlines()[-1]
+        demo_env = Path(settings.DATA_DIR) / "demo.env"
+        if admin_key != settings.KUSTOMER_API_KEY:
+            demo_env.parent.mkdir(parents=True, exist_ok=True)
+            demo_env.write_text(f"KUSTOMER_API_KEY={admin_key}\n")
+            demo_env.chmod(0o600)
+        self.stdout.write("The fake Kustomer is seeded; its API key is kept in var/demo.env.")
+        return admin_key
+
+    def _install_in_fake_kustomer(self, admin_key: str) -> None:
+        # The server is not running yet: talk HTTP to the app in process instead.
+        client = KustomerClient(
+            base_url="http://127.0.0.1/sandbox/kustomer",
+            api_key=admin_key,
+            rate_limiter=LocalRateLimiter(limits=Limits(per_window=1000, per_customer=120)),
+            transport=httpx.WSGITransport(app=get_wsgi_application()),
+        )
+        with client:
+            report = kustomer_setup_run(client=client)
+        self.stdout.write(
+            f"The copilot is installed in the fake Kustomer (webhook to {report.webhook_url})."
+        )
+
+    def _admin_user(self) -> None:
+        users = get_user_model()
+        if not users.objects.filter(username="admin").exists():
+            users.objects.create_superuser("admin", "admin@example.com", "admin")
+        self.stdout.write("Admin: http://127.0.0.1:8000/admin/ (user admin, password admin).")

@@ -1,0 +1,242 @@
+"""Kustomer's `/v1` operations: validate, call one selector or service, render.
+
+Authentication, rate limits, roles and errors are handled by `api.route` (see api.py).
+"""
+
+from collections.abc import Callable
+from typing import Any
+
+from django.db.models import QuerySet
+
+from . import representations as render
+from . import selectors, services, validation
+from .api import Call, Reply, operation
+from .auth import Role
+from .errors import ApiError, NotFound
+
+
+def _page(call: Call, rows: QuerySet, renderer: Callable[[Any], dict[str, Any]]) -> Reply:
+    params = validation.page_params(call.request.GET)
+    return Reply(
+        render.page(
+            rows,
+            render=renderer,
+            path=call.path,
+            page_number=params.page,
+            page_size=params.page_size,
+        )
+    )
+
+
+# --- customers --------------------------------------------------------------------------------
+
+
+@operation(role=Role.CUSTOMER_READ)
+def customer_get(call: Call, *, customer_id: str) -> Reply:
+    customer = selectors.customer_get(org=call.org, customer_id=customer_id)
+    return Reply(render.single(render.customer(customer)))
+
+
+@operation(role=Role.CUSTOMER_READ)
+def customer_get_by_email(call: Call, *, email: str) -> Reply:
+    customer = selectors.customer_find_by_email(org=call.org, email=email)
+    return Reply(render.single(render.customer(customer)))
+
+
+# --- conversations ----------------------------------------------------------------------------
+
+
+@operation(role=Role.CONVERSATION_WRITE)
+def conversation_create(call: Call) -> Reply:
+    data = validation.conversation_create_input(call.body)
+    try:
+        customer = selectors.customer_get(org=call.org, customer_id=data.customer_id)
+    except NotFound as error:
+        raise ApiError(400, str(error), pointer="/data/attributes/customer") from None
+    call.take_create_slot(customer_id=customer.id, imported=data.imported_at is not None)
+    conversation = services.conversation_create(
+        customer=customer,
+        name=data.fields.get("name", ""),
+        status=data.fields.get("status", "open"),
+        priority=data.fields.get("priority", 3),
+        tags=data.fields.get("tags", ()),
+        custom=data.fields.get("custom"),
+        channel="",
+        imported_at=data.imported_at,
+    )
+    return Reply(render.single(render.conversation(conversation)), status=201)
+
+
+@operation(role=Role.CONVERSATION_READ)
+def conversation_get(call: Call, *, conversation_id: str) -> Reply:
+    conversation = selectors.conversation_get(org=call.org, conversation_id=conversation_id)
+    return Reply(render.single(render.conversation(conversation)))
+
+
+def _conversation_update(call: Call, conversation_id: str, *, merge_custom: bool) -> Reply:
+    conversation = selectors.conversation_get(org=call.org, conversation_id=conversation_id)
+    fields = validation.conversation_update_input(call.body)
+    call.take_update_slot(kind="conversation", object_id=conversation.id)
+    conversation = services.conversation_update(
+        conversation=conversation, fields=fields, merge_custom=merge_custom
+    )
+    return Reply(render.single(render.conversation(conversation)))
+
+
+@operation(role=Role.CONVERSATION_WRITE)
+def conversation_patch(call: Call, *, conversation_id: str) -> Reply:
+    return _conversation_update(call, conversation_id, merge_custom=True)
+
+
+@operation(role=Role.CONVERSATION_WRITE)
+def conversation_put(call: Call, *, conversation_id: str) -> Reply:
+    return _conversation_update(call, conversation_id, merge_custom=False)
+
+
+@operation(role=Role.CONVERSATION_WRITE)
+def conversation_tags_add(call: Call, *, conversation_id: str) -> Reply:
+    conversation = selectors.conversation_get(org=call.org, conversation_id=conversation_id)
+    tags = validation.tags_input(call.body)
+    call.take_update_slot(kind="conversation", object_id=conversation.id)
+    conversation = services.conversation_tags_add(conversation=conversation, tags=tags)
+    return Reply(render.single(render.conversation(conversation)))
+
+
+@operation(role=Role.MESSAGE_READ)
+def conversation_messages(call: Call, *, conversation_id: str) -> Reply:
+    conversation = selectors.conversation_get(org=call.org, conversation_id=conversation_id)
+    return _page(call, selectors.conversation_messages(conversation=conversation), render.message)
+
+
+@operation(role=Role.MESSAGE_WRITE)
+def conversation_message_create(call: Call, *, conversation_id: str) -> Reply:
+    conversation = selectors.conversation_get(org=call.org, conversation_id=conversation_id)
+    data = validation.message_input(call.body)
+    call.take_create_slot(
+        customer_id=conversation.customer_id, imported=data.imported_at is not None
+    )
+    message = services.message_create(
+        conversation=conversation,
+        direction=data.direction,
+        body=data.body,
+        preview=data.preview,
+        channel=data.channel,
+        app=data.app,
+        meta=data.meta,
+        sent_at=data.sent_at,
+        auto=data.auto,
+        imported_at=data.imported_at,
+    )
+    return Reply(render.single(render.message(message)), status=201)
+
+
+@operation(role=Role.NOTE_WRITE)
+def conversation_note_create(call: Call, *, conversation_id: str) -> Reply:
+    conversation = selectors.conversation_get(org=call.org, conversation_id=conversation_id)
+    data = validation.note_input(call.body)
+    call.take_create_slot(
+        customer_id=conversation.customer_id, imported=data.imported_at is not None
+    )
+    note = services.note_create(
+        conversation=conversation,
+        body=data.body,
+        external_id=data.external_id,
+        user_mentions=data.user_mentions,
+        created_by=call.key,
+        imported_at=data.imported_at,
+    )
+    return Reply(render.single(render.note(note)), status=201)
+
+
+# --- klasses and KObjects ---------------------------------------------------------------------
+
+
+@operation(role=Role.ADMIN)
+def klass_list(call: Call) -> Reply:
+    return _page(call, selectors.klasses(org=call.org), render.klass)
+
+
+@operation(role=Role.ADMIN)
+def klass_create(call: Call) -> Reply:
+    data = validation.klass_input(call.body)
+    klass = services.klass_create(
+        org=call.org,
+        name=data.name,
+        display_name=data.display_name,
+        icon=data.icon,
+        color=data.color,
+        description=data.description,
+        metadata=data.metadata,
+    )
+    return Reply(render.single(render.klass(klass)), status=201)
+
+
+@operation(role=Role.KOBJECT_WRITE)
+def kobject_create(call: Call, *, customer_id: str, klass_name: str) -> Reply:
+    customer = selectors.customer_get(org=call.org, customer_id=customer_id)
+    klass = selectors.klass_get_by_name(org=call.org, name=klass_name)
+    fields = validation.kobject_input(call.body, creating=True)
+    call.take_create_slot(customer_id=customer.id, imported=fields.get("imported_at") is not None)
+    kobject = services.kobject_create(klass=klass, customer=customer, fields=fields)
+    return Reply(render.single(render.kobject(kobject)), status=201)
+
+
+@operation(role=Role.KOBJECT_READ)
+def kobject_get_by_external_id(call: Call, *, klass_name: str, external_id: str) -> Reply:
+    klass = selectors.klass_get_by_name(org=call.org, name=klass_name)
+    kobject = selectors.kobject_find_by_external_id(klass=klass, external_id=external_id)
+    return Reply(render.single(render.kobject(kobject)))
+
+
+@operation(role=Role.KOBJECT_READ)
+def kobject_get(call: Call, *, klass_name: str, kobject_id: str) -> Reply:
+    klass = selectors.klass_get_by_name(org=call.org, name=klass_name)
+    kobject = selectors.kobject_get(klass=klass, kobject_id=kobject_id)
+    return Reply(render.single(render.kobject(kobject)))
+
+
+@operation(role=Role.KOBJECT_WRITE)
+def kobject_update(call: Call, *, klass_name: str, kobject_id: str) -> Reply:
+    klass = selectors.klass_get_by_name(org=call.org, name=klass_name)
+    kobject = selectors.kobject_get(klass=klass, kobject_id=kobject_id)
+    fields = validation.kobject_input(call.body, creating=False)
+    kobject = services.kobject_update(kobject=kobject, fields=fields)
+    return Reply(render.single(render.kobject(kobject)))
+
+
+# --- shortcuts, users, outbound webhooks ------------------------------------------------------
+
+
+@operation(role=Role.SHORTCUT_READ)
+def shortcut_list(call: Call) -> Reply:
+    return _page(call, selectors.shortcuts(org=call.org), render.shortcut)
+
+
+@operation(role=None)
+def user_current(call: Call) -> Reply:
+    return Reply(render.single(render.user(call.key)))
+
+
+@operation(role=Role.ADMIN)
+def outbound_webhook_list(call: Call) -> Reply:
+    return _page(call, selectors.outbound_webhooks(org=call.org), render.outbound_webhook)
+
+
+@operation(role=Role.ADMIN)
+def outbound_webhook_create(call: Call) -> Reply:
+    data = validation.outbound_webhook_input(call.body)
+    webhook = services.outbound_webhook_create(
+        org=call.org,
+        name=data.name,
+        url=data.url,
+        events=data.events,
+        headers=data.headers,
+        description=data.description,
+        enabled=data.enabled,
+    )
+    return Reply(render.single(render.outbound_webhook(webhook)), status=201)
+
+
+@operation(role=None, reads_body=False)
+def not_found(call: Call, **_: str) -> Reply:
+    raise ApiError(404, f"No route {call.request.method} {call.path}", code="not_found")

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class SandboxLlmConfig(AppConfig):
+    name = "copilot.sandbox_llm"
+    label = "sandbox_llm"
+    verbose_name = "Sandbox: fake OpenAI-compatible server"

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class SandboxShopifyConfig(AppConfig):
+    name = "copilot.sandbox_shopify"
+    label = "sandbox_shopify"
+    verbose_name = "Sandbox: fake Shopify"

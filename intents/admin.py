@@ -1,0 +1,94 @@
+from django.contrib import admin, messages
+from django.db.models import Count
+
+from .models import Intent, LabeledExample, ModelVersion, Prediction
+from .services import ActivationError, model_version_activate
+
+
+@admin.register(Intent)
+class IntentAdmin(admin.ModelAdmin):
+    list_display = ["name", "description", "active", "example_count"]
+    list_filter = ["active"]
+    search_fields = ["name", "description"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(example_count=Count("examples"))
+
+    @admin.display(ordering="example_count", description="examples")
+    def example_count(self, intent):
+        return intent.example_count
+
+
+@admin.register(LabeledExample)
+class LabeledExampleAdmin(admin.ModelAdmin):
+    list_display = ["text", "intent", "source", "status", "labelled_by", "labelled_at"]
+    list_filter = ["status", "source", "intent"]
+    search_fields = ["text", "kustomer_message_id"]
+    list_select_related = ["intent"]
+    readonly_fields = ["labelled_at"]
+
+
+@admin.register(ModelVersion)
+class ModelVersionAdmin(admin.ModelAdmin):
+    list_display = [
+        "number",
+        "status",
+        "accuracy",
+        "macro_f1",
+        "training_size",
+        "progress_percent",
+        "created_at",
+        "activated_at",
+    ]
+    list_filter = ["status"]
+    readonly_fields = [
+        field.name for field in ModelVersion._meta.fields if field.name != "artifact"
+    ]
+    exclude = ["artifact"]
+    actions = ["activate"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("artifact")
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.display(description="accuracy")
+    def accuracy(self, version):
+        value = version.metrics.get("accuracy")
+        return f"{value:.1%}" if value is not None else "—"
+
+    @admin.display(description="macro-F1")
+    def macro_f1(self, version):
+        value = version.metrics.get("macro_f1")
+        return f"{value:.1%}" if value is not None else "—"
+
+    @admin.display(description="progress")
+    def progress_percent(self, version):
+        return f"{version.progress:.0%}"
+
+    @admin.action(description="Activate the selected version")
+    def activate(self, request, queryset):
+        if queryset.count() != 1:
+            self.message_user(request, "Select exactly one version to activate.", messages.ERROR)
+            return
+        try:
+            version = model_version_activate(version_id=queryset.get().id)
+        except ActivationError as error:
+            self.message_user(request, str(error), messages.ERROR)
+            return
+        self.message_user(request, f"v{version.number} is now the active model.")
+
+
+@admin.register(Prediction)
+class PredictionAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "intent", "confidence", "abstained", "model_version", "text"]
+    list_filter = ["abstained", "intent", "model_version"]
+    search_fields = ["text", "kustomer_message_id"]
+    list_select_related = ["model_version"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,82 @@
+"""Reading labelled examples from files: CSV with a header, or JSON Lines."""
+
+import csv
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class ImportFileError(ValueError):
+    """A file that cannot be read as labelled examples; the message names the file and row."""
+
+
+@dataclass(frozen=True)
+class LabelledRow:
+    text: str
+    intent: str
+    row: int  # 1-based data row (the header is row 0) or JSONL line number
+
+
+def read_labelled_file(
+    path: str | Path, *, text_column: str = "text", label_column: str = "intent"
+) -> list[LabelledRow]:
+    """Reads `text,intent` rows from a `.csv` or `.jsonl` file (by extension).
+
+    Every problem names the file and the row, so a person can fix the file and run it again.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ImportFileError(f"{path}: no such file.")
+    reader = _read_jsonl if path.suffix.lower() in {".jsonl", ".ndjson"} else _read_csv
+    try:
+        rows = reader(path, text_column, label_column)
+    except UnicodeDecodeError as error:
+        raise ImportFileError(f"{path}: the file is not UTF-8 text ({error.reason}).") from None
+    if not rows:
+        raise ImportFileError(f"{path}: the file has no examples.")
+    return rows
+
+
+def _clean_row(path: Path, number: int, text: object, intent: object) -> LabelledRow:
+    if not isinstance(text, str) or not text.strip():
+        raise ImportFileError(f"{path}, row {number}: the text is empty.")
+    if not isinstance(intent, str) or not intent.strip():
+        raise ImportFileError(f"{path}, row {number}: the intent is empty.")
+    return LabelledRow(text=text.strip(), intent=intent.strip(), row=number)
+
+
+def _read_csv(path: Path, text_column: str, label_column: str) -> list[LabelledRow]:
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        reader = csv.DictReader(handle)
+        header = reader.fieldnames or []
+        missing = [column for column in (text_column, label_column) if column not in header]
+        if missing:
+            raise ImportFileError(
+                f"{path}: the header must name the columns {text_column!r} and {label_column!r}; "
+                f"it has {', '.join(repr(name) for name in header) or 'no columns'}."
+            )
+        try:
+            return [
+                _clean_row(path, number, record.get(text_column), record.get(label_column))
+                for number, record in enumerate(reader, start=1)
+            ]
+        except csv.Error as error:
+            raise ImportFileError(f"{path}, row {reader.line_num}: {error}.") from None
+
+
+def _read_jsonl(path: Path, text_column: str, label_column: str) -> list[LabelledRow]:
+    rows = []
+    with path.open(encoding="utf-8-sig") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as error:
+                raise ImportFileError(
+                    f"{path}, line {number}: not valid JSON ({error.msg})."
+                ) from None
+            if not isinstance(record, dict):
+                raise ImportFileError(f"{path}, line {number}: expected a JSON object.")
+            rows.append(_clean_row(path, number, record.get(text_column), record.get(label_column)))
+    return rows

@@ -1,0 +1,90 @@
+import json
+import statistics
+import time
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from intents import training
+from intents.importing import ImportFileError, read_labelled_file
+
+
+class Command(BaseCommand):
+    help = (
+        "Benchmark: trains on one file and tests on another, without touching the database, "
+        "and prints the figures as JSON."
+    )
+    requires_system_checks = []
+
+    def add_arguments(self, parser):
+        parser.add_argument("--train", required=True, help="CSV or JSONL file to train on")
+        parser.add_argument("--test", required=True, help="CSV or JSONL file to test on")
+        parser.add_argument("--text-column", default="text")
+        parser.add_argument("--label-column", default="intent")
+        parser.add_argument(
+            "--oos-label",
+            help="label of out-of-scope messages in the test file (never trained on)",
+        )
+        parser.add_argument("--seed", type=int, default=0)
+        parser.add_argument("--json", dest="json_out", help="also write the figures to this file")
+
+    def handle(self, *args, **options):
+        columns = {"text_column": options["text_column"], "label_column": options["label_column"]}
+        try:
+            train_rows = read_labelled_file(options["train"], **columns)
+            test_rows = read_labelled_file(options["test"], **columns)
+        except ImportFileError as error:
+            raise CommandError(str(error)) from None
+        oos_label = options["oos_label"]
+        train_rows = [row for row in train_rows if row.intent != oos_label]
+
+        started = time.perf_counter()
+        try:
+            result = training.train(
+                [row.text for row in train_rows],
+                [row.intent for row in train_rows],
+                seed=options["seed"],
+            )
+        except training.TrainingDataError as error:
+            raise CommandError(str(error)) from None
+        train_seconds = time.perf_counter() - started
+        classifier = result.classifier
+
+        test_texts = [row.text for row in test_rows]
+        test_labels = [row.intent for row in test_rows]
+        started = time.perf_counter()
+        figures = training.evaluate(classifier, test_texts, test_labels, oos_label=oos_label)
+        batch_seconds = time.perf_counter() - started
+        single_ms = []
+        for text in test_texts[:200]:
+            started = time.perf_counter()
+            classifier.predict_one(text)
+            single_ms.append((time.perf_counter() - started) * 1000)
+        artifact, _ = training.serialize(classifier)
+
+        summary = {
+            "train_file": str(Path(options["train"])),
+            "test_file": str(Path(options["test"])),
+            "accuracy": figures["accuracy"],
+            "macro_f1": figures["macro_f1"],
+            "n_train": len(train_rows),
+            "n_test": len(test_rows),
+            "n_labels": len(classifier.labels),
+            "train_seconds": round(train_seconds, 3),
+            "predict_ms_per_message": round(batch_seconds * 1000 / max(len(test_rows), 1), 4),
+            "predict_ms_single_median": round(statistics.median(single_ms), 4),
+            "model_bytes": len(artifact),
+            "threshold": figures["threshold"],
+            "coverage": figures["coverage"],
+            "precision_at_threshold": figures["precision_at_threshold"],
+        }
+        if oos_label:
+            for key in ("in_scope_accuracy", "oos_recall", "oos_precision"):
+                summary[key] = figures[key]
+        summary["holdout"] = {
+            key: result.metrics[key] for key in ("accuracy", "macro_f1", "calibration_error")
+        }
+        output = json.dumps(summary, indent=2)
+        self.stdout.write(output)
+        if options["json_out"]:
+            Path(options["json_out"]).write_text(output + "\n")

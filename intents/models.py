@@ -1,0 +1,121 @@
+import hashlib
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+def text_fingerprint(text: str) -> str:
+    """Two texts that differ only in case or spacing are the same example."""
+    normalised = " ".join(text.split()).casefold()
+    return hashlib.sha256(normalised.encode()).hexdigest()
+
+
+class Intent(models.Model):
+    name = models.SlugField(max_length=100, unique=True)
+    description = models.TextField(blank=True)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class LabeledExample(models.Model):
+    class Source(models.TextChoices):
+        IMPORT = "import", "Import"
+        AGENT_FEEDBACK = "agent_feedback", "Agent feedback"
+        ADMIN = "admin", "Admin"
+
+    class Status(models.TextChoices):
+        TRUSTED = "trusted", "Trusted"
+        PENDING_REVIEW = "pending_review", "Pending review"
+
+    text = models.TextField()
+    text_sha256 = models.CharField(max_length=64, unique=True, editable=False)
+    intent = models.ForeignKey(Intent, on_delete=models.PROTECT, related_name="examples")
+    source = models.CharField(max_length=20, choices=Source.choices, default=Source.IMPORT)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.TRUSTED)
+    kustomer_conversation_id = models.CharField(max_length=64, blank=True)
+    kustomer_message_id = models.CharField(max_length=64, blank=True)
+    labelled_by = models.CharField(max_length=255, blank=True)
+    labelled_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["status", "intent"])]
+
+    def __str__(self) -> str:
+        return f"{self.intent.name}: {self.text[:60]}"
+
+
+class ModelVersion(models.Model):
+    class Status(models.TextChoices):
+        TRAINING = "training", "Training"
+        READY = "ready", "Ready"
+        ACTIVE = "active", "Active"
+        RETIRED = "retired", "Retired"
+        FAILED = "failed", "Failed"
+
+    number = models.PositiveIntegerField(unique=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.TRAINING)
+    failure_reason = models.TextField(blank=True)
+    progress = models.FloatField(default=0.0)
+    progress_message = models.CharField(max_length=255, blank=True)
+    training_data_sha256 = models.CharField(max_length=64, blank=True)
+    training_size = models.PositiveIntegerField(default=0)
+    library_versions = models.JSONField(default=dict, blank=True)
+    parameters = models.JSONField(default=dict, blank=True)
+    metrics = models.JSONField(default=dict, blank=True)
+    artifact = models.BinaryField(null=True, editable=False)
+    artifact_sha256 = models.CharField(max_length=64, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    trained_at = models.DateTimeField(null=True, blank=True)
+    activated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-number"]
+        constraints = [
+            # The database, not the code, guarantees there is never more than one active model.
+            models.UniqueConstraint(
+                fields=["status"], condition=Q(status="active"), name="one_active_model_version"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"v{self.number} ({self.status})"
+
+
+class Prediction(models.Model):
+    text = models.TextField()
+    kustomer_message_id = models.CharField(max_length=64, blank=True)
+    kustomer_conversation_id = models.CharField(max_length=64, blank=True)
+    model_version = models.ForeignKey(
+        ModelVersion, on_delete=models.PROTECT, related_name="predictions"
+    )
+    intent = models.CharField(max_length=100, blank=True)  # empty when the model abstained
+    confidence = models.FloatField()
+    top = models.JSONField(default=list)  # [[intent, probability], ...], best first
+    abstained = models.BooleanField(default=False)
+    latency_ms = models.FloatField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            # One prediction per message and model: a retried classification writes nothing new.
+            models.UniqueConstraint(
+                fields=["kustomer_message_id", "model_version"],
+                condition=~Q(kustomer_message_id=""),
+                name="one_prediction_per_message_and_model",
+            )
+        ]
+        indexes = [models.Index(fields=["intent", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.intent or 'abstained'} ({self.confidence:.2f})"

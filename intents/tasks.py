@@ -1,0 +1,38 @@
+import logging
+
+from celery import shared_task
+from celery.signals import worker_process_init
+
+from . import services
+from .prediction import active_model, classify
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(acks_late=True)
+def train_model_version(version_id: int) -> str:
+    """Runs on the `training` queue (see CELERY_TASK_ROUTES), apart from message work."""
+    return services.model_version_train(version_id=version_id).status
+
+
+@shared_task(acks_late=True)
+def classify_message(
+    text: str, kustomer_message_id: str = "", kustomer_conversation_id: str = ""
+) -> int:
+    """Classifies one message with the active model and stores the prediction."""
+    prediction = services.prediction_record(
+        text=text,
+        classification=classify(text),
+        kustomer_message_id=kustomer_message_id,
+        kustomer_conversation_id=kustomer_conversation_id,
+    )
+    return prediction.pk
+
+
+@worker_process_init.connect
+def _load_the_active_model(**_) -> None:
+    """Each worker process loads the model when it starts, not on its first message."""
+    try:
+        active_model.get()
+    except Exception:  # a missing database or model must not stop the worker from starting
+        logger.warning("could not load the active intent model at start-up", exc_info=True)

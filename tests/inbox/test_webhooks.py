@@ -1,0 +1,181 @@
+import copy
+import hashlib
+import hmac
+import json
+from pathlib import Path
+
+import pytest
+
+from copilot.inbox.models import InboundMessage, KustomerEvent
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "kustomer"
+SECRET = "whsec-current"
+OLD_SECRET = "whsec-previous"
+URL = "/kustomer/webhooks/"
+
+
+def fixture(name: str) -> dict:
+    return json.loads((FIXTURES / f"{name}.json").read_text())
+
+
+def sign(body: bytes, secret: str = SECRET) -> str:
+    return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def deliver(client, payload, *, secret: str | None = SECRET, raw: bytes | None = None):
+    body = raw if raw is not None else json.dumps(payload).encode()
+    headers = {"HTTP_X_KUSTOMER_WEBHOOK_EVENT": "kustomer.message.create"}
+    if secret is not None:
+        headers["HTTP_X_KUSTOMER_WEBHOOK_SIGNATURE"] = sign(body, secret)
+    return client.post(URL, data=body, content_type="application/json", **headers)
+
+
+@pytest.fixture(autouse=True)
+def _webhook_settings(settings, monkeypatch):
+    settings.KUSTOMER_WEBHOOK_SECRET = [SECRET, OLD_SECRET]
+    settings.KUSTOMER_WEBHOOK_MAX_BYTES = 64 * 1024
+    # Receiving is what is tested here: the queued pipeline task is recorded, not run.
+    queued = []
+    monkeypatch.setattr(
+        "copilot.inbox.tasks.process_inbound_message.delay", lambda *args: queued.append(args)
+    )
+    return queued
+
+
+@pytest.mark.django_db(transaction=True)
+def test_inbound_message_is_stored_and_queued_once(client, _webhook_settings):
+    response = deliver(client, fixture("message_create_in"))
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "accepted"}
+    message = InboundMessage.objects.get()
+    assert message.kustomer_message_id == "6742c1f0a3b5e2001a7f9b77"
+    assert message.conversation_id == "6742c1efa3b5e2001a7f9b70"
+    assert message.customer_id == "6742b9e0a3b5e2001a7f9a10"
+    assert message.text.startswith("Order #1042\nHi, the label for order #1042")
+    assert message.status == InboundMessage.Status.RECEIVED
+    assert _webhook_settings == [(message.id,)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_duplicate_delivery_is_a_no_op(client, _webhook_settings):
+    payload = fixture("message_create_in")
+
+    first = deliver(client, payload)
+    second = deliver(client, payload)
+
+    assert first.json()["status"] == "accepted"
+    assert second.status_code == 200
+    assert second.json()["status"] == "duplicate"
+    assert InboundMessage.objects.count() == 1
+    assert KustomerEvent.objects.count() == 1
+    assert len(_webhook_settings) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_same_message_under_a_new_event_id_is_not_processed_twice(client, _webhook_settings):
+    payload = fixture("message_create_in")
+    redelivered = copy.deepcopy(payload)
+    redelivered["id"] = "6742c1f0a3b5e2001a7f9cff"
+
+    deliver(client, payload)
+    response = deliver(client, redelivered)
+
+    assert response.json()["status"] == "duplicate"
+    assert InboundMessage.objects.count() == 1
+    assert len(_webhook_settings) == 1
+
+
+@pytest.mark.django_db
+def test_the_previous_secret_is_accepted_during_a_rotation(client):
+    response = deliver(client, fixture("message_create_in"), secret=OLD_SECRET)
+
+    assert response.status_code == 200
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("secret", [None, "someone-else"])
+def test_missing_or_wrong_signature_is_refused_before_parsing(client, secret):
+    response = deliver(client, None, secret=secret, raw=b"{not even json")
+
+    assert response.status_code == 401
+    assert "X-Kustomer-Webhook-Signature" in response.json()["error"]
+    assert KustomerEvent.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_a_body_signed_then_changed_is_refused(client):
+    body = json.dumps(fixture("message_create_in")).encode()
+    tampered = body.replace(b"#1042", b"#9999")
+
+    response = client.post(
+        URL,
+        data=tampered,
+        content_type="application/json",
+        HTTP_X_KUSTOMER_WEBHOOK_SIGNATURE=sign(body),
+    )
+
+    assert response.status_code == 401
+
+
+@pytest.mark.django_db
+def test_oversized_body_gets_413(client):
+    payload = fixture("message_create_in")
+    payload["data"]["attributes"]["preview"] = "x" * (70 * 1024)
+
+    response = deliver(client, payload)
+
+    assert response.status_code == 413
+    assert KustomerEvent.objects.count() == 0
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        (b"{not json", "not valid JSON"),
+        (b"[1, 2]", "must be a JSON object"),
+        (b'{"name": "kustomer.message.create"}', "no `id`"),
+        (
+            b'{"id": "e1", "name": "kustomer.message.create", "data": {"type": "message"}}',
+            "no `data.id`",
+        ),
+        (
+            b'{"id": "e1", "name": "kustomer.message.create", '
+            b'"data": {"id": "m1", "attributes": {"direction": "in", "preview": "hi"}}}',
+            "no `data.relationships.conversation`",
+        ),
+    ],
+)
+def test_malformed_payload_gets_400_with_a_reason(client, raw, reason):
+    response = deliver(client, None, raw=raw)
+
+    assert response.status_code == 400
+    assert reason in response.json()["error"]
+    assert InboundMessage.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_outbound_agent_message_is_stored_and_ignored(client, _webhook_settings):
+    response = deliver(client, fixture("message_create_out"))
+
+    assert response.status_code == 200
+    assert response.json()["status"] == "ignored"
+    event = KustomerEvent.objects.get()
+    assert "direction" in event.ignore_reason
+    assert InboundMessage.objects.count() == 0
+    assert _webhook_settings == []
+
+
+@pytest.mark.django_db
+def test_unknown_event_type_is_acknowledged_and_ignored(client, _webhook_settings):
+    response = deliver(client, fixture("conversation_update"))
+
+    assert response.status_code == 200
+    assert response.json()["status"] == "ignored"
+    assert InboundMessage.objects.count() == 0
+    assert _webhook_settings == []
+
+
+def test_only_post_is_allowed(client):
+    assert client.get(URL).status_code == 405

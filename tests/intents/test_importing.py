@@ -1,0 +1,94 @@
+import json
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from intents.models import Intent, LabeledExample
+
+
+def _write_csv(path, lines):
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.django_db
+def test_csv_import_creates_intents_and_skips_duplicates(tmp_path, capsys):
+    source = _write_csv(
+        tmp_path / "examples.csv",
+        [
+            "text,intent",
+            "Where is my order?,track_order",
+            '"Please cancel order 1042, thanks",cancel_order',
+            "  where is   MY order? ,track_order",
+            "Where is my order?,get_refund",
+        ],
+    )
+
+    call_command("intents_import", str(source))
+
+    assert LabeledExample.objects.count() == 2
+    assert set(Intent.objects.values_list("name", flat=True)) == {"track_order", "cancel_order"}
+    output = capsys.readouterr().out
+    assert "Imported 2 examples" in output
+    assert "skipped 1 duplicates and 1 texts already labelled with another intent" in output
+
+
+@pytest.mark.django_db
+def test_importing_the_same_file_twice_adds_nothing(tmp_path, capsys):
+    source = _write_csv(tmp_path / "examples.csv", ["text,intent", "hello there,greeting"])
+
+    call_command("intents_import", str(source))
+    call_command("intents_import", str(source))
+
+    assert LabeledExample.objects.count() == 1
+    assert "Imported 0 examples" in capsys.readouterr().out.splitlines()[-1]
+
+
+@pytest.mark.django_db
+def test_jsonl_import(tmp_path):
+    source = tmp_path / "examples.jsonl"
+    source.write_text(
+        json.dumps({"text": "refund please", "intent": "get_refund"})
+        + "\n\n"
+        + json.dumps({"text": "where is it", "intent": "track_order"})
+        + "\n"
+    )
+
+    call_command("intents_import", str(source))
+
+    assert LabeledExample.objects.filter(intent__name="get_refund").count() == 1
+    assert LabeledExample.objects.count() == 2
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        (
+            "empty_text.csv",
+            "text,intent\nfine,track_order\n,track_order\n",
+            "row 2: the text is empty",
+        ),
+        ("no_label.csv", "text,intent\nfine,\n", "row 1: the intent is empty"),
+        ("bad_header.csv", "message,label\nfine,x\n", "the header must name the columns 'text'"),
+        ("bad.jsonl", '{"text": "a", "intent": "b"}\n{not json\n', "line 2: not valid JSON"),
+        ("list.jsonl", '["a", "b"]\n', "line 1: expected a JSON object"),
+        ("empty.csv", "text,intent\n", "the file has no examples"),
+        ("bad_intent.csv", "text,intent\nfine,track order!\n", "row 1: the intent 'track order!'"),
+    ],
+)
+def test_bad_files_name_the_file_and_row_and_import_nothing(tmp_path, name, content, message):
+    source = tmp_path / name
+    source.write_text(content)
+
+    with pytest.raises(CommandError) as error:
+        call_command("intents_import", str(source))
+
+    assert str(source) in str(error.value)
+    assert message in str(error.value)
+    assert LabeledExample.objects.count() == 0
+
+
+def test_a_missing_file_is_named(tmp_path):
+    with pytest.raises(CommandError, match=r"no-such\.csv: no such file"):
+        call_command("intents_import", str(tmp_path / "no-such.csv"))

@@ -1,0 +1,172 @@
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import IntegrityError, transaction
+
+from intents.models import LabeledExample, ModelVersion, Prediction
+from intents.prediction import NoActiveModel, classify
+from intents.services import (
+    ActivationError,
+    model_version_activate,
+    model_version_create,
+    model_version_train,
+    training_run_start,
+)
+from intents.tasks import classify_message
+
+pytestmark = pytest.mark.django_db
+
+
+def _trained_version() -> ModelVersion:
+    version = model_version_train(version_id=model_version_create().id)
+    assert version.status == ModelVersion.Status.READY, version.failure_reason
+    return version
+
+
+def test_train_command_stores_a_ready_version_with_its_metrics(labelled_examples, capsys):
+    call_command("intents_train")
+
+    version = ModelVersion.objects.get()
+    assert version.status == ModelVersion.Status.READY
+    assert version.training_size == LabeledExample.objects.count()
+    assert version.metrics["n_labels"] == 4
+    assert 0.0 <= version.metrics["accuracy"] <= 1.0
+    assert set(version.metrics["per_intent"]) == {
+        "track_order",
+        "get_refund",
+        "cancel_order",
+        "change_shipping_address",
+    }
+    assert version.artifact_sha256 and version.training_data_sha256
+    assert "scikit-learn" in version.library_versions or "sklearn" in version.library_versions
+    assert version.progress == 1.0
+    output = capsys.readouterr().out
+    assert f"v{version.number}: {version.training_size} examples, 4 intents" in output
+
+
+def test_train_with_activate_then_predict_prints_top_three(labelled_examples, capsys):
+    call_command("intents_train", "--activate")
+    call_command("intents_predict", "please refund order 5555, I want my money back")
+
+    output = capsys.readouterr().out
+    assert "is now the active model" in output
+    lines = output.strip().splitlines()
+    assert lines[-4] == "Model v1: get_refund"
+    assert len(lines[-3:]) == 3 and "get_refund" in lines[-3]
+
+
+def test_predict_without_an_active_model_says_so(db):
+    with pytest.raises(CommandError, match="No intent model is active yet"):
+        call_command("intents_predict", "where is my order")
+
+
+def test_too_little_data_fails_the_version_with_the_reason_and_keeps_the_active_one(
+    labelled_examples,
+):
+    active = model_version_activate(version_id=_trained_version().id)
+    LabeledExample.objects.filter(intent__name="cancel_order").exclude(
+        id__in=LabeledExample.objects.filter(intent__name="cancel_order").values("id")[:2]
+    ).delete()
+
+    with pytest.raises(CommandError, match="cancel_order"):
+        call_command("intents_train", "--activate")
+
+    failed = ModelVersion.objects.get(status=ModelVersion.Status.FAILED)
+    assert "cancel_order" in failed.failure_reason
+    assert failed.artifact is None
+    assert ModelVersion.objects.get(status=ModelVersion.Status.ACTIVE) == active
+
+
+def test_training_needs_two_intents(db):
+    from intents.services import examples_import
+    from tests.factories import labelled_rows
+
+    examples_import(rows=labelled_rows(["track_order"]))
+
+    version = model_version_train(version_id=model_version_create().id)
+
+    assert version.status == ModelVersion.Status.FAILED
+    assert "intents" in version.failure_reason
+
+
+def test_activating_a_version_retires_the_previous_one(labelled_examples):
+    first, second = _trained_version(), _trained_version()
+
+    model_version_activate(version_id=first.id)
+    model_version_activate(version_id=second.id)
+
+    statuses = dict(ModelVersion.objects.values_list("number", "status"))
+    assert statuses == {first.number: "retired", second.number: "active"}
+    assert classify("where is my order 1234").version_number == second.number
+
+
+def test_the_database_refuses_a_second_active_version(labelled_examples):
+    first, second = _trained_version(), _trained_version()
+    model_version_activate(version_id=first.id)
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        ModelVersion.objects.filter(pk=second.pk).update(status=ModelVersion.Status.ACTIVE)
+
+
+def test_a_failed_or_training_version_cannot_be_activated(db):
+    version = model_version_create()
+
+    with pytest.raises(ActivationError, match="only a trained version can be activated"):
+        model_version_activate(version_id=version.id)
+
+
+def test_a_corrupt_artifact_is_never_activated(labelled_examples):
+    from intents.training import ArtifactError
+
+    good = model_version_activate(version_id=_trained_version().id)
+    corrupt = _trained_version()
+    ModelVersion.objects.filter(pk=corrupt.pk).update(artifact=b"not a model")
+
+    with pytest.raises(ArtifactError):
+        model_version_activate(version_id=corrupt.id)
+
+    assert ModelVersion.objects.get(status=ModelVersion.Status.ACTIVE) == good
+
+
+def test_readyz_reports_an_active_model_that_cannot_be_loaded(labelled_examples, client):
+    version = model_version_activate(version_id=_trained_version().id)
+    assert client.get("/readyz").json()["checks"]["intent_model"]["detail"] == "v1"
+
+    ModelVersion.objects.filter(pk=version.pk).update(artifact_sha256="0" * 64)
+    from intents.prediction import active_model
+
+    active_model.clear()
+    response = client.get("/readyz")
+
+    assert response.status_code == 503
+    assert response.json()["checks"]["intent_model"]["ok"] is False
+
+
+def test_training_task_reports_progress_and_finishes_ready(
+    labelled_examples, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        version = training_run_start()
+
+    version.refresh_from_db()
+    assert version.status == ModelVersion.Status.READY
+    assert version.progress == 1.0
+    assert version.progress_message == "done"
+
+
+def test_classify_task_stores_one_prediction_per_message(labelled_examples):
+    model_version_activate(version_id=_trained_version().id)
+
+    first = classify_message.delay("cancel order 7777 please", "msg-1", "conv-1").get()
+    again = classify_message.delay("cancel order 7777 please", "msg-1", "conv-1").get()
+
+    assert first == again
+    prediction = Prediction.objects.get()
+    assert prediction.intent == "cancel_order"
+    assert prediction.kustomer_conversation_id == "conv-1"
+    assert len(prediction.top) == 3
+    assert prediction.latency_ms > 0
+
+
+def test_classify_without_a_model_raises_a_clear_error(db):
+    with pytest.raises(NoActiveModel):
+        classify("hello")
