@@ -74,6 +74,7 @@ def cases(datasets: Path, scratch: Path) -> list[dict]:
                     "label",
                     "--oos-label",
                     "NO_NODES_DETECTED",
+                    "--drop-small-intents",
                 ],
             }
         )

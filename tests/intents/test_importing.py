@@ -1,3 +1,4 @@
+import csv
 import json
 
 import pytest
@@ -92,3 +93,57 @@ def test_bad_files_name_the_file_and_row_and_import_nothing(tmp_path, name, cont
 def test_a_missing_file_is_named(tmp_path):
     with pytest.raises(CommandError, match=r"no-such\.csv: no such file"):
         call_command("intents_import", str(tmp_path / "no-such.csv"))
+
+
+def test_evaluate_trains_on_one_file_tests_on_another_and_writes_json(tmp_path, capsys):
+    from tests.factories import labelled_rows
+
+    rows = labelled_rows(per_intent=12)
+    train = tmp_path / "train.csv"
+    test = tmp_path / "test.csv"
+    with train.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerows([("text", "intent"), *((r.text, r.intent) for r in rows[::2])])
+        writer.writerow(("hello", "tiny"))
+    with test.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerows([("text", "intent"), *((r.text, r.intent) for r in rows[1::2])])
+        writer.writerow(("what is the weather on mars", "oos"))
+    out = tmp_path / "out.json"
+
+    call_command(
+        "intents_evaluate",
+        "--train",
+        str(train),
+        "--test",
+        str(test),
+        "--oos-label",
+        "oos",
+        "--drop-small-intents",
+        "--json",
+        str(out),
+    )
+
+    figures = json.loads(out.read_text())
+    assert figures["n_labels"] == 4
+    assert figures["dropped_intents"] == ["tiny"]
+    assert figures["n_test"] == len(rows[1::2]) + 1
+    for key in (
+        "accuracy",
+        "macro_f1",
+        "train_seconds",
+        "predict_ms_per_message",
+        "model_bytes",
+        "in_scope_accuracy",
+        "oos_recall",
+        "oos_precision",
+    ):
+        assert key in figures
+    assert 0.5 < figures["accuracy"] <= 1.0
+
+
+def test_evaluate_without_dropping_names_the_intent_that_is_too_small(tmp_path):
+    train = _write_csv(tmp_path / "train.csv", ["text,intent", "a,x", "b,x", "c,y"])
+
+    with pytest.raises(CommandError, match="y"):
+        call_command("intents_evaluate", "--train", str(train), "--test", str(train))

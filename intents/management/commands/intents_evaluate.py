@@ -1,6 +1,7 @@
 import json
 import statistics
 import time
+from collections import Counter
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
@@ -26,6 +27,12 @@ class Command(BaseCommand):
             help="label of out-of-scope messages in the test file (never trained on)",
         )
         parser.add_argument("--seed", type=int, default=0)
+        parser.add_argument(
+            "--drop-small-intents",
+            action="store_true",
+            help="leave out intents with too few training examples instead of stopping "
+            "(their test messages then count as errors); they are listed in the output",
+        )
         parser.add_argument("--json", dest="json_out", help="also write the figures to this file")
 
     def handle(self, *args, **options):
@@ -37,6 +44,12 @@ class Command(BaseCommand):
             raise CommandError(str(error)) from None
         oos_label = options["oos_label"]
         train_rows = [row for row in train_rows if row.intent != oos_label]
+        dropped: list[str] = []
+        if options["drop_small_intents"]:
+            counts = Counter(row.intent for row in train_rows)
+            minimum = training.TrainingParams().min_examples_per_intent
+            dropped = sorted(intent for intent, count in counts.items() if count < minimum)
+            train_rows = [row for row in train_rows if row.intent not in dropped]
 
         started = time.perf_counter()
         try:
@@ -78,6 +91,8 @@ class Command(BaseCommand):
             "coverage": figures["coverage"],
             "precision_at_threshold": figures["precision_at_threshold"],
         }
+        if dropped:
+            summary["dropped_intents"] = dropped
         if oos_label:
             for key in ("in_scope_accuracy", "oos_recall", "oos_precision"):
                 summary[key] = figures[key]
