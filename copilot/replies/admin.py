@@ -3,17 +3,34 @@ from django.utils.html import format_html
 
 from .models import Draft, ReplyTemplate, StorePolicy
 from .selectors import acceptance_rates
+from .services import reference_data_changed
+
+
+class _ReferenceAdmin(admin.ModelAdmin):
+    """Policies and templates are kept in each process: a change tells them all to reread."""
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        reference_data_changed()
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        reference_data_changed()
+
+    def delete_queryset(self, request, queryset):
+        super().delete_queryset(request, queryset)
+        reference_data_changed()
 
 
 @admin.register(StorePolicy)
-class StorePolicyAdmin(admin.ModelAdmin):
+class StorePolicyAdmin(_ReferenceAdmin):
     list_display = ["title", "key", "active", "updated_at"]
     list_filter = ["active"]
     search_fields = ["key", "title", "text"]
 
 
 @admin.register(ReplyTemplate)
-class ReplyTemplateAdmin(admin.ModelAdmin):
+class ReplyTemplateAdmin(_ReferenceAdmin):
     list_display = ["intent", "language", "name", "active", "updated_at"]
     list_filter = ["active", "language", "intent"]
     search_fields = ["intent", "name", "text"]

@@ -11,8 +11,10 @@ from datetime import date
 
 from copilot.integrations.shopify import Money, Order
 
-MAX_ORDERS = 5
 MAX_ITEMS = 10
+# Where the agent's name goes in a stored draft: filled when the card shows it (the agent reading
+# is known only then), or with REPLIES_SIGN_OFF.
+AGENT_PLACEHOLDER = "{agent_first_name}"
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,11 @@
 """Drafts without a model: the org's Kustomer shortcuts and the reply templates, ranked by fit.
 
 Pure. Fit is the TF-IDF cosine between the customer's message and a candidate's name and text,
-plus its cosine with the predicted intent's words, plus a bonus when a template was written for
-that intent, in the customer's language, and for each fact it fills in. Templates whose facts are
-missing (no tracking link yet...) are not offered; shortcuts always are, with the Kustomer
-placeholders we know (`{{customer.firstName}}`...) filled and the others taken out.
+plus its cosine with the predicted intent's description, plus a bonus when the candidate is for
+that intent (a template written for it, a shortcut whose words match its description best) and
+a penalty when it is for another; the customer's language and each fact filled in break ties.
+Templates whose facts are missing (no tracking link yet...) are not offered; shortcuts are, with
+the Kustomer placeholders we know (`{{customer.firstName}}`...) filled and the others taken out.
 
 The texts are the store's own, with facts filled in from the order data, so they are grounded by
 construction and not checked again.
@@ -18,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from .facts import Facts
+from .facts import AGENT_PLACEHOLDER, Facts
 from .language import STOPWORDS, detect_language
 
 SHORTCUT = "shortcut"
@@ -42,7 +43,6 @@ DUPLICATE_SIMILARITY = 0.85
 
 # Placeholders a draft can do without: the greeting loses the name, the card fills the agent in.
 SOFT_PLACEHOLDERS = {"customer_first_name", "customer_name", "agent_first_name"}
-AGENT_PLACEHOLDER = "{agent_first_name}"
 
 _PLACEHOLDER = re.compile(r"\{([a-z][a-z0-9_]*)\}")
 _KUSTOMER_PLACEHOLDER = re.compile(r"\{\{\s*([\w.]+)\s*\}\}")
@@ -210,7 +210,7 @@ def _tokens(text: str) -> tuple[str, ...]:
 
 
 class TfIdf:
-    """TF-IDF vectors over a small corpus (the candidates and the message)."""
+    """TF-IDF vectors over a small corpus (the candidates and the intents' descriptions)."""
 
     def __init__(self, documents: Sequence[Sequence[str]]) -> None:
         count = len(documents)
@@ -248,10 +248,37 @@ def _likely_intent(vector: Mapping[str, float], catalog: Mapping[str, dict[str, 
 
 
 @dataclass(frozen=True)
+class _Corpus:
+    """What does not depend on the message: word weights, each candidate's vector, language and
+    intent (a shortcut's from the catalog). Kept for the next message with the same candidates."""
+
+    model: TfIdf
+    vectors: tuple[dict[str, float], ...]
+    languages: tuple[str, ...]  # "" where the text must tell (after filling)
+    intents: tuple[str, ...]
+
+
+@functools.lru_cache(maxsize=16)
+def _corpus(candidates: tuple[Candidate, ...], catalog: tuple[tuple[str, str], ...]) -> _Corpus:
+    words = [tokens(f"{candidate.name} {candidate.text}") for candidate in candidates]
+    catalog_words = {name: tokens(text) for name, text in catalog}
+    model = TfIdf([*words, *catalog_words.values()])
+    vectors = tuple(model.vector(item) for item in words)
+    catalog_vectors = {name: model.vector(item) for name, item in catalog_words.items()}
+    intents = tuple(
+        candidate.intent
+        if candidate.source == TEMPLATE
+        else _likely_intent(vector, catalog_vectors)
+        for candidate, vector in zip(candidates, vectors, strict=True)
+    )
+    return _Corpus(model, vectors, tuple(c.language for c in candidates), intents)
+
+
+@dataclass(frozen=True)
 class _Scored:
     score: float  # what orders the drafts
     lexical: float  # fit by words alone (message and intent words)
-    on_intent: bool  # a template written for the predicted intent
+    on_intent: bool  # written for (a template) or matched to (a shortcut) the predicted intent
     candidate: Candidate
     text: str
     language: str
@@ -275,43 +302,43 @@ def rank(
     `intent_catalog` (every intent's name and description) lets shortcuts, which carry no
     intent, be matched to one as templates are.
     """
-    candidate_words = [tokens(f"{candidate.name} {candidate.text}") for candidate in candidates]
-    message_words = tokens(message)
-    intent_tokens = tokens(intent_words or intent.replace("_", " "))
-    catalog = {name: tokens(words) for name, words in (intent_catalog or {}).items()}
-    model = TfIdf([*candidate_words, message_words, *catalog.values()])
-    message_vector = model.vector(message_words)
-    intent_vector = model.vector(intent_tokens)
-    catalog_vectors = {name: model.vector(words) for name, words in catalog.items()}
+    candidates = tuple(candidates)
+    corpus = _corpus(candidates, tuple(sorted((intent_catalog or {}).items())))
+    message_vector = corpus.model.vector(tokens(message))
+    intent_vector = corpus.model.vector(tokens(intent_words or intent.replace("_", " ")))
 
     relevant: list[_Scored] = []
     general: list[_Scored] = []
-    for candidate, words in zip(candidates, candidate_words, strict=True):
+    for index, candidate in enumerate(candidates):
+        lexical = cosine(message_vector, corpus.vectors[index])
+        lexical += INTENT_WORDS_WEIGHT * cosine(intent_vector, corpus.vectors[index])
+        candidate_intent = corpus.intents[index]
+        is_general = candidate.source == TEMPLATE and candidate_intent == GENERAL_INTENT
+        on_intent = bool(intent) and candidate_intent == intent
+        relevance = lexical
+        if on_intent:
+            relevance += INTENT_BONUS if candidate.source == TEMPLATE else SHORTCUT_INTENT_BONUS
+        elif intent and candidate_intent not in ("", GENERAL_INTENT):
+            relevance -= OTHER_INTENT_PENALTY
+        if not is_general and relevance < MIN_RELEVANCE:
+            continue  # not worth filling in
         text, facts_filled = fill_placeholders(candidate.text, values)
         if text is None:
             continue
-        candidate_language = candidate.language or detect_language(text, default="en")
-        vector = model.vector(words)
-        lexical = cosine(message_vector, vector)
-        lexical += INTENT_WORDS_WEIGHT * cosine(intent_vector, vector)
-        relevance = lexical
-        if candidate.source == TEMPLATE:
-            candidate_intent, bonus = candidate.intent, INTENT_BONUS
-        else:
-            candidate_intent, bonus = _likely_intent(vector, catalog_vectors), SHORTCUT_INTENT_BONUS
-        on_intent = bool(intent) and candidate_intent == intent
-        if on_intent:
-            relevance += bonus
-        elif intent and candidate_intent not in ("", GENERAL_INTENT):
-            relevance -= OTHER_INTENT_PENALTY
+        candidate_language = corpus.languages[index] or detect_language(text, default="en")
         # Language and facts break ties between relevant drafts; they make none relevant.
         score = relevance + FACT_BONUS * facts_filled
         score += LANGUAGE_BONUS if candidate_language == language else -OTHER_LANGUAGE_PENALTY
-        scored = _Scored(score, lexical, on_intent, candidate, text, candidate_language, vector)
-        if candidate.source == TEMPLATE and candidate.intent == GENERAL_INTENT:
-            general.append(scored)
-        elif relevance >= MIN_RELEVANCE:
-            relevant.append(scored)
+        scored = _Scored(
+            score,
+            lexical,
+            on_intent,
+            candidate,
+            text,
+            candidate_language,
+            corpus.vectors[index],
+        )
+        (general if is_general else relevant).append(scored)
     # Compared on words alone, since the intent bonus would put every shortcut far behind.
     best = max((item.lexical for item in relevant if not item.on_intent), default=0.0)
     relevant = [

@@ -9,13 +9,12 @@ shortcuts shown are `facts.shortcuts`: what the model is shown is what its draft
 import json
 from dataclasses import dataclass
 
-from .facts import Facts
+from .facts import AGENT_PLACEHOLDER, Facts
 from .language import language_name
 
 MAX_MESSAGE_CHARACTERS = 4000
 MAX_HISTORY_CHARACTERS = 1000
 MAX_SHORTCUT_CHARACTERS = 800
-AGENT_PLACEHOLDER = "{agent_first_name}"
 
 
 @dataclass(frozen=True)

@@ -17,10 +17,10 @@ from django.db.models import Count, Q, Sum
 
 from copilot.inbox.models import InboundMessage
 
+from .facts import AGENT_PLACEHOLDER
 from .language import language_name
 from .models import Draft
 
-AGENT_PLACEHOLDER = "{agent_first_name}"
 READY = "ready"
 REGENERATING = "regenerating"
 PENDING = "pending"

@@ -11,8 +11,11 @@ cannot be read now is left out (and named on the draft) rather than holding the 
 write-back to Kustomer matters more than a richer draft.
 """
 
+import contextlib
 import logging
+import threading
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -21,7 +24,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import Exists, Max, OuterRef, QuerySet
 from django.utils import timezone
 
 from copilot.commerce.selectors import customer_orders_for_card
@@ -43,15 +46,17 @@ from copilot.integrations.llm import (
 from intents.models import Intent
 
 from . import defaults, fallback, grounding
-from .facts import Facts, OrderFacts, Policy, SavedReply
+from .facts import AGENT_PLACEHOLDER, Facts, OrderFacts, Policy, SavedReply
 from .language import detect_language
 from .models import Draft, ReplyTemplate, StorePolicy
 from .prompts import HistoryLine, PromptInput, build_messages
-from .selectors import regenerate_key
+from .selectors import regenerate_key, render
 
 logger = logging.getLogger(__name__)
 
 PROMPT_SHORTCUTS = 3
+# The customer's latest orders the prompt holds (across stores).
+PROMPT_ORDERS = 5
 # Threads for the Kustomer reads that run beside the others; kept for the life of the process so
 # that their connections (Redis, Kustomer) are reused.
 _READS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="replies-reads")
@@ -81,30 +86,40 @@ class Context:
     history: list[HistoryLine] = field(default_factory=list)
     facts: Facts = field(default_factory=Facts)
     shortcuts: list[SavedReply] = field(default_factory=list)  # every shortcut of the org
+    templates: tuple[fallback.Candidate, ...] = ()  # every active reply template
     missing: list[str] = field(default_factory=list)
 
 
 class _Kustomer:
     """Best-effort reads: after the first transient failure the rest are skipped (Kustomer is
     down or slow, and each try would cost a timeout and rate-limit budget). Reads may run in
-    several threads at once (the client is thread-safe)."""
+    several threads at once (the client is thread-safe). The client is made on the first read:
+    with everything cached there is none, and making one (its TLS context) costs ~50 ms."""
 
     def __init__(self, factory: Callable[[], KustomerClient], missing: list[str]) -> None:
+        self.factory = factory
         self.missing = missing
         self.client: KustomerClient | None = None
         self.unavailable = False
-        try:
-            self.client = factory()
-        except IntegrationError as error:  # not configured
-            self.unavailable = True
-            self.missing.append(f"Kustomer: {error}")
+        self._lock = threading.Lock()
+
+    def _client(self) -> KustomerClient | None:
+        with self._lock:
+            if self.client is None and not self.unavailable:
+                try:
+                    self.client = self.factory()
+                except IntegrationError as error:  # not configured
+                    self.unavailable = True
+                    self.missing.append(f"Kustomer: {error}")
+            return self.client
 
     def read(self, what: str, call: Callable[[KustomerClient], object]) -> object | None:
-        if self.unavailable or self.client is None:
+        client = self._client()
+        if self.unavailable or client is None:
             self.missing.append(f"{what}: skipped, Kustomer did not answer")
             return None
         try:
-            return call(self.client)
+            return call(client)
         except TransientError as error:
             self.unavailable = True
             self.missing.append(f"{what}: {error}")
@@ -117,8 +132,7 @@ class _Kustomer:
             self.client.close()
 
 
-def _customer(kustomer: _Kustomer, customer_id: str) -> dict | None:
-    cached = cache.get(_customer_key(customer_id))
+def _customer(kustomer: _Kustomer, customer_id: str, cached: dict | None) -> dict | None:
     if cached is not None:
         return cached
     found = kustomer.read("customer", lambda client: client.get_customer(customer_id))
@@ -129,8 +143,7 @@ def _customer(kustomer: _Kustomer, customer_id: str) -> dict | None:
     return value
 
 
-def _shortcuts(kustomer: _Kustomer) -> list[SavedReply]:
-    cached = cache.get(_SHORTCUTS_KEY)
+def _shortcuts(kustomer: _Kustomer, cached: list | None = None) -> list[SavedReply]:
     if cached is None:
         listed = kustomer.read("shortcuts", lambda client: client.list_shortcuts())
         if listed is not None:
@@ -143,21 +156,18 @@ def _shortcuts(kustomer: _Kustomer) -> list[SavedReply]:
     return [SavedReply(name, text) for name, text in cached]
 
 
-def _has_earlier_messages(message: InboundMessage) -> bool:
-    """Whether we received a message of this conversation before this one.
+def _earlier_messages(conversation_id, received_at, pk) -> QuerySet[InboundMessage]:
+    """The messages of a conversation we received before message `pk` (values or OuterRefs).
 
-    Kustomer is asked for the history only then: a conversation's first message has no replies
-    before it, and skipping the read saves a request per new conversation (outbound-first
-    conversations lose their opening message). Every later message costs one read of the org's
-    rate limit; REPLIES_HISTORY_FROM_KUSTOMER=false uses the customer's messages we stored
-    instead.
+    Kustomer is asked for the history only when there are some: a conversation's first message
+    has no replies before it, and skipping the read saves a request per new conversation
+    (outbound-first conversations lose their opening message). Every later message costs one
+    read of the org's rate limit; REPLIES_HISTORY_FROM_KUSTOMER=false uses the customer's
+    messages stored here instead.
     """
-    return (
-        InboundMessage.objects.filter(conversation_id=message.conversation_id)
-        .exclude(pk=message.pk)
-        .filter(received_at__lte=message.received_at)
-        .exists()
-    )
+    return InboundMessage.objects.filter(
+        conversation_id=conversation_id, received_at__lte=received_at
+    ).exclude(pk=pk)
 
 
 def _history(kustomer: _Kustomer, message: InboundMessage) -> list[HistoryLine] | None:
@@ -188,10 +198,7 @@ def _stored_history(message: InboundMessage) -> list[HistoryLine]:
     """The customer's earlier messages in the conversation as we received them: no agent
     replies, but no Kustomer request either."""
     earlier = (
-        InboundMessage.objects.filter(
-            conversation_id=message.conversation_id, received_at__lte=message.received_at
-        )
-        .exclude(pk=message.pk)
+        _earlier_messages(message.conversation_id, message.received_at, message.pk)
         .order_by("-received_at", "-id")
         .values_list("text", flat=True)[: max(settings.REPLIES_RECENT_MESSAGES - 1, 0)]
     )
@@ -205,14 +212,57 @@ def _orders(email: str, missing: list[str]) -> tuple[list[OrderFacts], list[str]
     orders = [OrderFacts.from_order(order, store=store.store_name) for store, order in found.orders]
     notes = found.messages
     missing += [f"orders: {note}" for note in notes if not orders]
-    return orders[:5], notes
+    return orders[:PROMPT_ORDERS], notes
 
 
-def _policies() -> list[Policy]:
-    return [
-        Policy(policy.key, policy.title, policy.text)
-        for policy in StorePolicy.objects.filter(active=True).order_by("key")
-    ]
+# --- reference data: intents, policies, templates ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Reference:
+    descriptions: dict[str, str]  # intent name → description, active intents
+    policies: tuple[Policy, ...]
+    templates: tuple[fallback.Candidate, ...]
+
+
+_REFERENCE_VERSION_KEY = "replies:reference:version"
+# Intents edited elsewhere (the intents app) are seen within this many seconds; policies and
+# templates edited in the admin at once (the admin changes the version).
+_REFERENCE_SECONDS = 60.0
+_reference: tuple[str, float, _Reference] | None = None
+
+
+def reference_data_changed() -> None:
+    """Policies or templates changed: every process reads them again for its next drafts."""
+    cache.delete(_REFERENCE_VERSION_KEY)
+
+
+def _reference_data() -> _Reference:
+    """Intents, policies and templates, kept in the process (three queries fewer per message)
+    until another process says they changed, or for _REFERENCE_SECONDS."""
+    global _reference
+    version = cache.get(_REFERENCE_VERSION_KEY)
+    if version is None:
+        cache.add(_REFERENCE_VERSION_KEY, uuid.uuid4().hex, timeout=None)
+        version = cache.get(_REFERENCE_VERSION_KEY)
+    kept = _reference
+    if kept is not None and kept[0] == version and time.monotonic() < kept[1]:
+        return kept[2]
+    data = _Reference(
+        descriptions=dict(Intent.objects.filter(active=True).values_list("name", "description")),
+        policies=tuple(
+            Policy(policy.key, policy.title, policy.text)
+            for policy in StorePolicy.objects.filter(active=True).order_by("key")
+        ),
+        templates=tuple(
+            fallback.Candidate(fallback.TEMPLATE, name, text, intent=intent, language=language)
+            for intent, language, name, text in ReplyTemplate.objects.filter(active=True)
+            .order_by("intent", "language", "name")
+            .values_list("intent", "language", "name", "text")
+        ),
+    )
+    _reference = (version, time.monotonic() + _REFERENCE_SECONDS, data)
+    return data
 
 
 def context_gather(
@@ -223,29 +273,44 @@ def context_gather(
     prediction = message.prediction
     intent = prediction.intent if prediction else ""
     best_guess = prediction.top[0][0] if prediction and prediction.top else ""
-    descriptions = dict(Intent.objects.filter(active=True).values_list("name", "description"))
+    reference = _reference_data()
+    descriptions = reference.descriptions
     catalog = {
         name: f"{name.replace('_', ' ')} {description}"
         for name, description in descriptions.items()
     }
     guess = intent or best_guess
     missing: list[str] = []
-    earlier = _has_earlier_messages(message)
+    earlier = getattr(message, "has_earlier", None)
+    if earlier is None:
+        earlier = _earlier_messages(
+            message.conversation_id, message.received_at, message.pk
+        ).exists()
+    customer_key = _customer_key(message.customer_id)
+    cached = cache.get_many([_SHORTCUTS_KEY, customer_key])  # one round trip when warm
     kustomer = _Kustomer(kustomer_factory, missing)
     try:
         # The shortcuts and the history are read beside the customer and then their orders
         # (which need the customer's email), so a cold start waits for the slowest chain only.
-        shortcuts_read = _READS.submit(_shortcuts, kustomer)
+        shortcuts_read = None if _SHORTCUTS_KEY in cached else _READS.submit(_shortcuts, kustomer)
         from_kustomer = earlier and settings.REPLIES_HISTORY_FROM_KUSTOMER
         history_read = _READS.submit(_history, kustomer, message) if from_kustomer else None
-        customer = _customer(kustomer, message.customer_id) if message.customer_id else None
+        customer = (
+            _customer(kustomer, message.customer_id, cached.get(customer_key))
+            if message.customer_id
+            else None
+        )
         read_failed = any(item.startswith(("customer", "Kustomer")) for item in missing)
         if message.customer_id and customer is None and not read_failed:
             missing.append("customer: not found in Kustomer")
         customer = customer or {}
         email = next(iter(customer.get("emails") or []), "")
         orders, notes = _orders(email, missing)
-        shortcuts = shortcuts_read.result()
+        shortcuts = (
+            shortcuts_read.result()
+            if shortcuts_read
+            else _shortcuts(kustomer, cached[_SHORTCUTS_KEY])
+        )
         history = history_read.result() if history_read else None
     finally:
         kustomer.close()
@@ -273,9 +338,10 @@ def context_gather(
             customer_email=email,
             orders=tuple(orders),
             orders_notes=tuple(notes),
-            policies=tuple(_policies()),
+            policies=reference.policies,
         ),
         shortcuts=shortcuts,
+        templates=reference.templates,
         missing=missing,
     )
 
@@ -302,16 +368,6 @@ class ModelOutcome:
     latency_ms: float | None = None
 
 
-def _templates() -> list[fallback.Candidate]:
-    rows = ReplyTemplate.objects.filter(active=True).values_list(
-        "intent", "language", "name", "text"
-    )
-    return [
-        fallback.Candidate(fallback.TEMPLATE, name, text, intent=intent, language=language)
-        for intent, language, name, text in rows
-    ]
-
-
 def _fallback_drafts(context: Context, limit: int) -> list[NewDraft]:
     values = fallback.placeholder_values(
         context.facts, message=context.message_text, language=context.language
@@ -319,7 +375,7 @@ def _fallback_drafts(context: Context, limit: int) -> list[NewDraft]:
     candidates = [
         fallback.Candidate(fallback.SHORTCUT, shortcut.name, shortcut.text)
         for shortcut in context.shortcuts
-    ] + _templates()
+    ] + list(context.templates)
     ranked = fallback.rank(
         message=context.message_text,
         intent=context.intent,
@@ -428,7 +484,7 @@ def _model_drafts(context: Context, limit: int) -> ModelOutcome:
     for draft in completion.drafts:
         text = draft.text
         for guess in _AGENT_NAME_GUESSES:
-            text = text.replace(guess, fallback.AGENT_PLACEHOLDER)
+            text = text.replace(guess, AGENT_PLACEHOLDER)
         checked = grounding.check_draft(text, allowed)
         if checked.dropped:
             dropped.append(checked.notes)
@@ -522,6 +578,11 @@ def drafts_generate_for_message(
     except Exception:
         logger.exception("could not make drafts for inbound message %s", message_id)
         return []
+    finally:
+        # Made or failed, the card may ask again (see drafts_regenerate_request). Never raises:
+        # the pipeline must not fail for the cache's sake either.
+        with contextlib.suppress(Exception):
+            cache.delete(regenerate_key(message_id, generation))
 
 
 def _existing(message_id: int, generation: int) -> list[Draft]:
@@ -531,10 +592,22 @@ def _existing(message_id: int, generation: int) -> list[Draft]:
 def _generate(
     message_id: int, generation: int, kustomer_factory: Callable[[], KustomerClient]
 ) -> list[Draft]:
-    existing = _existing(message_id, generation)
-    if existing:
-        return existing
-    message = InboundMessage.objects.select_related("prediction").get(pk=message_id)
+    # One query answers whether this set exists already and whether the conversation had
+    # earlier messages, besides reading the message.
+    message = (
+        InboundMessage.objects.select_related("prediction")
+        .annotate(
+            has_drafts=Exists(Draft.objects.filter(message=OuterRef("pk"), generation=generation)),
+            has_earlier=Exists(
+                _earlier_messages(
+                    OuterRef("conversation_id"), OuterRef("received_at"), OuterRef("pk")
+                )
+            ),
+        )
+        .get(pk=message_id)
+    )
+    if message.has_drafts:
+        return _existing(message_id, generation)
     limit = settings.REPLIES_MAX_DRAFTS
     context = context_gather(message, kustomer_factory=kustomer_factory)
     outcome = _model_drafts(context, limit)
@@ -610,9 +683,7 @@ def draft_feedback_record(
             if draft.status == Draft.Status.NEW:
                 draft.status = Draft.Status.SHOWN
         else:
-            shown_text = draft.text.replace(
-                fallback.AGENT_PLACEHOLDER, agent_name or settings.REPLIES_SIGN_OFF
-            )
+            shown_text = render(draft.text, agent_name=agent_name)
             if action == "edited" and (
                 _same_text(edited_text, shown_text) or _same_text(edited_text, draft.text)
             ):
@@ -659,4 +730,5 @@ def reply_defaults_seed() -> tuple[int, int]:
     # ignore_conflicts: a concurrent seed (two deploys) adds each row once.
     StorePolicy.objects.bulk_create(policies, ignore_conflicts=True)
     ReplyTemplate.objects.bulk_create(templates, ignore_conflicts=True)
+    reference_data_changed()
     return len(policies), len(templates)

@@ -222,40 +222,28 @@ def main() -> None:
 
         from copilot.integrations.llm import forget_clients
 
-        # One untimed message per customer, so that imports, connections and (for the warm
-        # cases) each customer's Kustomer record and orders are in place before the clock.
-        timed(classified_messages(8), cold=False)
+        def warm(label: str, count: int) -> None:
+            # One untimed message per customer first: each one's Kustomer record and orders
+            # (and the shortcuts) are then cached, as for a customer's second message.
+            timed(classified_messages(8), cold=False)
+            rows.append(summary(label, *timed(classified_messages(count), cold=False)))
+
+        def cold(label: str, count: int) -> None:
+            rows.append(summary(label, *timed(classified_messages(count), cold=True)))
 
         scenario(base, "grounded")
-        rows.append(summary("model 1 s, warm", *timed(classified_messages(model_runs), cold=False)))
-        rows.append(
-            summary("model 1 s, cold", *timed(classified_messages(model_runs // 2), cold=True))
-        )
+        warm("model 1 s, warm", model_runs)
+        cold("model 1 s, cold", model_runs // 2)
         with override_settings(OPENAI_BASE_URL=""):
             forget_clients()
-            rows.append(
-                summary("no model, warm", *timed(classified_messages(fallback_runs), cold=False))
-            )
-            rows.append(
-                summary(
-                    "no model, cold", *timed(classified_messages(fallback_runs // 5), cold=True)
-                )
-            )
+            warm("no model, warm", fallback_runs)
+            cold("no model, cold", fallback_runs // 5)
         scenario(base, "rate_limited")
-        rows.append(
-            summary(
-                "model 429 → fallback, warm", *timed(classified_messages(model_runs), cold=False)
-            )
-        )
+        warm("model 429 → fallback, warm", model_runs)
         with override_settings(OPENAI_TIMEOUT_SECONDS=2.0):
             forget_clients()
             scenario(base, "timeout")
-            rows.append(
-                summary(
-                    "model hangs, timeout 2 s → fallback",
-                    *timed(classified_messages(3), cold=False),
-                )
-            )
+            warm("model hangs, timeout 2 s → fallback", 3)
         scenario(base, "grounded")
     finally:
         server.stop()

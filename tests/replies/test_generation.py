@@ -304,3 +304,19 @@ def test_without_kustomer_history_the_stored_messages_of_the_customer_are_used(
     assert "[customer] Hello, I have a question about my order" in llm.requests()[0].prompt
     paths = [entry.path for entry in kustomer_log.request_log()]
     assert not any(path.endswith("/messages") for path in paths)
+
+
+def test_a_policy_edited_in_the_admin_is_in_the_next_prompt(llm, ada, inbound, admin_client):
+    from copilot.replies.models import StorePolicy
+
+    drafts_generate_for_message(message_id=inbound(ada, WHERE_IS_IT).id)  # policies now kept
+    policy = StorePolicy.objects.get(key="returns")
+
+    response = admin_client.post(
+        f"/admin/replies/storepolicy/{policy.id}/change/",
+        {"key": "returns", "title": "Returns", "text": "Returns within 45 days.", "active": "on"},
+    )
+    drafts_generate_for_message(message_id=inbound(ada, WHERE_IS_IT).id)
+
+    assert response.status_code == 302
+    assert "- Returns: Returns within 45 days." in llm.requests()[-1].prompt
