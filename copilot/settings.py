@@ -171,6 +171,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "copilot.tasks.record_worker_heartbeat",
         "schedule": env.float("COPILOT_HEARTBEAT_SECONDS", default=30.0),
     },
+    "inbox-requeue-overdue": {
+        "task": "copilot.inbox.tasks.requeue_overdue_messages",
+        "schedule": 60.0,
+    },
 }
 
 # --- Kustomer ----------------------------------------------------------------------------------
@@ -195,6 +199,9 @@ KUSTOMER_TIMEOUT_SECONDS = env.float("KUSTOMER_TIMEOUT_SECONDS", default=10.0)
 # Retries of a transient failure (timeout, 5xx) before a write shows as failed; waits for a rate
 # limit are not counted, since they always end.
 KUSTOMER_MAX_RETRIES = env.int("KUSTOMER_MAX_RETRIES", default=8)
+# An unfinished message this long past its due time lost its task (say the broker was down when
+# it arrived): the sweep queues it again. Longer than a queue backlog normally gets.
+INBOX_REQUEUE_AFTER_SECONDS = env.int("INBOX_REQUEUE_AFTER_SECONDS", default=600)
 
 # --- Intent model ------------------------------------------------------------------------------
 # Seconds between each process's checks for a newly activated model version.

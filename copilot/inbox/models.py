@@ -1,4 +1,5 @@
 from django.db import models
+from django.utils import timezone
 
 
 class KustomerEvent(models.Model):
@@ -58,6 +59,9 @@ class InboundMessage(models.Model):
     note_state = models.CharField(max_length=10, choices=Step.choices, default=Step.PENDING)
     note_id = models.CharField(max_length=64, blank=True)
     tag_state = models.CharField(max_length=10, choices=Step.choices, default=Step.PENDING)
+    # When its task should next start (now, or after a retry's countdown). An unfinished message
+    # long past it has lost its task, and the periodic sweep queues it again.
+    due_at = models.DateTimeField(default=timezone.now)
     # Only one worker works on a message at a time: it holds the lease until it finishes.
     lease_until = models.DateTimeField(null=True, blank=True)
 
@@ -68,7 +72,10 @@ class InboundMessage(models.Model):
 
     class Meta:
         ordering = ["-received_at"]
-        indexes = [models.Index(fields=["status", "received_at"])]
+        indexes = [
+            models.Index(fields=["status", "received_at"]),
+            models.Index(fields=["status", "due_at"]),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kustomer_message_id} ({self.status})"

@@ -9,12 +9,15 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from kombu.exceptions import OperationalError as KombuOperationalError
 
+from copilot.db import insert_unless_exists
 from copilot.integrations.http import PermanentError, RateLimited, TransientError
 from copilot.integrations.kustomer import KObject, KustomerClient
 from copilot.replies.selectors import top_draft_text
@@ -49,44 +52,88 @@ def kustomer_event_receive(*, event: Event) -> Receipt:
     if not message.text:
         return _event_store(event, ignore_reason="the message has no text")
 
-    from .tasks import process_inbound_message
-
+    # One transaction of two single-statement inserts: this runs for every delivery, and
+    # Kustomer wants its answer fast.
     with transaction.atomic():
-        receipt = _event_store(event)
-        if receipt.status == "duplicate":
-            return receipt
-        inbound, created = InboundMessage.objects.get_or_create(
+        event_pk = _event_insert(event, status=KustomerEvent.Status.ACCEPTED)
+        if event_pk is None:
+            return Receipt("duplicate", "event already received")
+        message_pk = insert_unless_exists(
+            InboundMessage,
+            unique_field="kustomer_message_id",
             kustomer_message_id=message.id,
-            defaults={
-                "conversation_id": message.conversation_id,
-                "customer_id": message.customer_id,
-                "channel": message.channel,
-                "text": message.text[:20000],
-                "sent_at": message.sent_at,
-                "event_id": receipt.detail,
-            },
+            conversation_id=message.conversation_id,
+            customer_id=message.customer_id,
+            channel=message.channel,
+            text=message.text[:20000],
+            sent_at=message.sent_at,
+            event_id=event_pk,
         )
-        if not created:
+        if message_pk is None:
             # The same message under another event id: already in the pipeline.
             return Receipt("duplicate", "message already received")
-        transaction.on_commit(lambda: process_inbound_message.delay(inbound.id))
+        transaction.on_commit(partial(_queue, message_pk))
     return Receipt("accepted")
 
 
-def _event_store(event: Event, *, ignore_reason: str = "") -> Receipt:
-    status = KustomerEvent.Status.IGNORED if ignore_reason else KustomerEvent.Status.ACCEPTED
+def _event_insert(event: Event, *, status: str, ignore_reason: str = "") -> int | None:
+    return insert_unless_exists(
+        KustomerEvent,
+        unique_field="event_id",
+        event_id=event.id,
+        name=event.name,
+        status=status,
+        ignore_reason=ignore_reason,
+        payload=event.payload,
+    )
+
+
+def _event_store(event: Event, *, ignore_reason: str) -> Receipt:
+    if _event_insert(event, status=KustomerEvent.Status.IGNORED, ignore_reason=ignore_reason):
+        return Receipt(KustomerEvent.Status.IGNORED, ignore_reason)
+    return Receipt("duplicate", "event already received")
+
+
+def _queue(message_id: int) -> None:
+    from .tasks import process_inbound_message
+
     try:
-        with transaction.atomic():
-            stored = KustomerEvent.objects.create(
-                event_id=event.id,
-                name=event.name,
-                status=status,
-                ignore_reason=ignore_reason,
-                payload=event.payload,
-            )
-    except IntegrityError:
-        return Receipt("duplicate", "event already received")
-    return Receipt(status, ignore_reason or str(stored.pk))
+        process_inbound_message.delay(message_id)
+    except KombuOperationalError as error:
+        # The message is stored, so Kustomer gets its 2xx and does not resend: the sweep
+        # (`inbound_messages_requeue_overdue`) queues it once the broker is back.
+        logger.warning(
+            "Inbound message %s is stored but could not be queued: %s", message_id, error
+        )
+
+
+def inbound_messages_requeue_overdue(*, overdue_after: timedelta, limit: int = 500) -> list[int]:
+    """Queues again the unfinished messages whose task should have started long ago.
+
+    Catches what a lost publish (the broker was down at intake) or a lost retry left behind. A
+    message queued twice is still processed once: the lease and the per-step states see to it.
+    """
+    now = timezone.now()
+    overdue = list(
+        InboundMessage.objects.filter(
+            Q(lease_until__isnull=True) | Q(lease_until__lt=now),
+            status__in=[InboundMessage.Status.RECEIVED, InboundMessage.Status.CLASSIFIED],
+            due_at__lt=now - overdue_after,
+        )
+        .order_by("due_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    InboundMessage.objects.filter(pk__in=overdue).update(due_at=now)
+    for message_id in overdue:
+        _queue(message_id)
+    return overdue
+
+
+def inbound_message_due(*, message_id: int, in_seconds: float) -> None:
+    """Records when a retried message's task is due, so the sweep leaves it alone until then."""
+    InboundMessage.objects.filter(pk=message_id).update(
+        due_at=timezone.now() + timedelta(seconds=in_seconds)
+    )
 
 
 # --- processing ---------------------------------------------------------------------------------
@@ -162,8 +209,6 @@ def inbound_message_fail(*, message_id: int, reason: str) -> None:
 
 def inbound_message_retry(*, message_id: int) -> bool:
     """Puts a failed message back in the pipeline (from the admin); finished steps stay done."""
-    from .tasks import process_inbound_message
-
     with transaction.atomic():
         updated = InboundMessage.objects.filter(
             pk=message_id, status=InboundMessage.Status.FAILED
@@ -171,9 +216,10 @@ def inbound_message_retry(*, message_id: int) -> bool:
             status=InboundMessage.Status.RECEIVED,
             attempts=0,
             failure_reason="",
+            due_at=timezone.now(),
         )
         if updated:
-            transaction.on_commit(lambda: process_inbound_message.delay(message_id))
+            transaction.on_commit(partial(_queue, message_id))
     return bool(updated)
 
 

@@ -1,4 +1,5 @@
 import random
+from datetime import timedelta
 
 from celery import shared_task
 from django.conf import settings
@@ -25,7 +26,9 @@ def process_inbound_message(self, message_id: int) -> str:
             )
             return "failed"
         # A little jitter spreads the retries of many messages over the freed slots.
-        raise self.retry(countdown=error.retry_after + random.uniform(0, 1)) from None
+        countdown = error.retry_after + random.uniform(0, 1)
+        services.inbound_message_due(message_id=message_id, in_seconds=countdown)
+        raise self.retry(countdown=countdown) from None
     except TransientError as error:
         attempts = services.inbound_message_attempts(message_id=message_id)
         if attempts > settings.KUSTOMER_MAX_RETRIES or self.request.is_eager:
@@ -34,5 +37,14 @@ def process_inbound_message(self, message_id: int) -> str:
                 reason=f"Gave up after {attempts} attempts: {error}",
             )
             return "failed"
-        raise self.retry(countdown=backoff_seconds(attempts)) from None
+        countdown = backoff_seconds(attempts)
+        services.inbound_message_due(message_id=message_id, in_seconds=countdown)
+        raise self.retry(countdown=countdown) from None
     return message.status if message else "skipped"
+
+
+@shared_task
+def requeue_overdue_messages() -> int:
+    """Run by beat: queues again the messages whose task was lost (see the service)."""
+    overdue_after = timedelta(seconds=settings.INBOX_REQUEUE_AFTER_SECONDS)
+    return len(services.inbound_messages_requeue_overdue(overdue_after=overdue_after))

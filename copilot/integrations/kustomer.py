@@ -18,6 +18,11 @@ import httpx
 from .http import IntegrationError, PermanentError, RateLimited, TransientError
 from .ratelimit import Limits, RateLimiter, shared_rate_limiter
 
+# We count a request when it leaves, Kustomer when it arrives. Counting each one a second longer
+# than Kustomer's minute keeps a slow request of the last window from landing in the next one
+# (it cost 0.4 % of requests as 429s without it); it costs under 2 % of the throughput.
+WINDOW_MARGIN_SECONDS = 1.0
+
 logger = logging.getLogger(__name__)
 
 # A reset value above this is an epoch time, below it a number of seconds to wait: Kustomer's
@@ -294,6 +299,7 @@ class KustomerClient:
                 Limits(
                     per_window=settings.KUSTOMER_RATE_LIMIT_PER_MINUTE,
                     per_customer=settings.KUSTOMER_CUSTOMER_CREATES_PER_MINUTE,
+                    window_seconds=60.0 + WINDOW_MARGIN_SECONDS,
                 ),
             ),
             timeout=settings.KUSTOMER_TIMEOUT_SECONDS,

@@ -163,3 +163,50 @@ def cpu_summary() -> str:
     except OSError:
         pass
     return f"{os.cpu_count()} cores, {model}"
+
+
+def cpu_snapshot() -> dict[int, tuple[int, str, float]]:
+    """Every live process: pid → (parent pid, command name, CPU seconds used so far).
+
+    Read from /proc (Linux). Two snapshots around a run tell what each party (our server,
+    PostgreSQL, Redis) spent per request, which stays meaningful on a noisy machine where
+    wall-clock throughput does not.
+    """
+    ticks = os.sysconf("SC_CLK_TCK")
+    processes = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            raw = stat.read_text()
+        except OSError:
+            continue  # the process ended
+        name = raw[raw.index("(") + 1 : raw.rindex(")")]
+        fields = raw[raw.rindex(")") + 2 :].split()
+        # ppid, utime and stime are fields 4, 14 and 15 of proc(5); fields[0] is field 3.
+        processes[int(stat.parent.name)] = (
+            int(fields[1]),
+            name,
+            (int(fields[11]) + int(fields[12])) / ticks,
+        )
+    return processes
+
+
+def cpu_by_party(before: dict, after: dict, *, server_pid: int) -> dict[str, float]:
+    """CPU seconds spent between two snapshots by the server's process tree, PostgreSQL, Redis."""
+
+    def in_tree(pid: int) -> bool:
+        while pid in after:
+            if pid == server_pid:
+                return True
+            pid = after[pid][0]
+        return False
+
+    spent = {"server": 0.0, "postgresql": 0.0, "redis": 0.0}
+    for pid, (_, name, seconds) in after.items():
+        used = seconds - (before[pid][2] if pid in before and before[pid][1] == name else 0.0)
+        if in_tree(pid):
+            spent["server"] += used
+        elif name.startswith("postgres"):
+            spent["postgresql"] += used
+        elif name.startswith("redis-server"):
+            spent["redis"] += used
+    return spent

@@ -5,7 +5,9 @@
 
 gunicorn serves the app on PostgreSQL and Redis (each delivery is verified, stored and its task
 queued on Redis); wrk sends distinct signed deliveries as fast as they are answered. No Celery
-worker runs, so the figure is the receiver's alone. Needs `wrk` (Debian package).
+worker runs, so the figure is the receiver's alone. Besides throughput and latency it reports the
+CPU each party spent per delivery (our server, PostgreSQL, Redis, wrk), which a noisy machine
+does not distort. Needs `wrk` (Debian package).
 """
 
 import argparse
@@ -13,12 +15,22 @@ import hashlib
 import hmac
 import json
 import re
+import resource
 import subprocess
 import tempfile
 import uuid
 from pathlib import Path
 
-from common import bench_database_url, cpu_summary, environment, free_port, gunicorn, manage
+from common import (
+    bench_database_url,
+    cpu_by_party,
+    cpu_snapshot,
+    cpu_summary,
+    environment,
+    free_port,
+    gunicorn,
+    manage,
+)
 
 SECRET = "bench-webhook-secret"
 
@@ -79,8 +91,10 @@ def parse_wrk(output: str) -> dict:
         return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
 
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+    total = int(re.search(r"(\d+) requests in", output).group(1))
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     return {
+        "requests": total,
         "requests_per_second": rate,
         "p50_ms": latency_ms("50"),
         "p99_ms": latency_ms("99"),
@@ -116,6 +130,8 @@ def main() -> None:
     results = []
     try:
         for _ in range(arguments.runs):
+            before = cpu_snapshot()
+            children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
             output = subprocess.run(
                 [
                     "wrk",
@@ -131,7 +147,17 @@ def main() -> None:
                 text=True,
                 check=True,
             ).stdout
-            results.append(parse_wrk(output))
+            children_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            result = parse_wrk(output)
+            spent = cpu_by_party(before, cpu_snapshot(), server_pid=server.process.pid)
+            spent["wrk"] = (children_after.ru_utime + children_after.ru_stime) - (
+                children_before.ru_utime + children_before.ru_stime
+            )
+            result["cpu_ms_per_delivery"] = {
+                party: round(seconds * 1000 / result["requests"], 2)
+                for party, seconds in spent.items()
+            }
+            results.append(result)
             # Fresh ids for the next run.
             script.write_text(lua_script(arguments.seconds * 900))
     finally:

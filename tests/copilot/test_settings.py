@@ -2,6 +2,8 @@ import os
 import subprocess
 import sys
 
+from django.conf import settings
+
 from tests.processes import PROJECT_ROOT
 
 
@@ -35,3 +37,13 @@ def test_demo_mode_starts_without_any_secret():
 
     assert result.returncode == 0, result.stderr
     assert "started" in result.stdout
+
+
+def test_every_beat_entry_names_a_registered_task():
+    from copilot.celery import app
+
+    app.loader.import_default_modules()
+    scheduled = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+
+    assert "copilot.inbox.tasks.requeue_overdue_messages" in scheduled
+    assert scheduled <= set(app.tasks)

@@ -150,7 +150,7 @@ def test_a_refusal_marks_the_message_failed_with_kustomers_reason(kustomer, cust
 
 
 def test_our_limiter_holds_requests_once_the_budget_is_spent(kustomer, customer, settings):
-    from copilot.integrations.kustomer import KustomerClient
+    from copilot.integrations.kustomer import WINDOW_MARGIN_SECONDS, KustomerClient
 
     sent_before = len(kustomer.requests())  # installing the copilot made these calls
     settings.KUSTOMER_RATE_LIMIT_PER_MINUTE = sent_before + 3
@@ -161,7 +161,8 @@ def test_our_limiter_holds_requests_once_the_budget_is_spent(kustomer, customer,
         with pytest.raises(RateLimited) as error:
             client.list_shortcuts()
 
-    assert 0 < error.value.retry_after <= 60
+    # Kustomer's minute plus our margin for requests still in flight at its end.
+    assert 0 < error.value.retry_after <= 60 + WINDOW_MARGIN_SECONDS
     assert len(kustomer.requests()) - sent_before == 3
 
 

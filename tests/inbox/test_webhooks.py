@@ -2,11 +2,16 @@ import copy
 import hashlib
 import hmac
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from django.utils import timezone
+from kombu.exceptions import OperationalError
 
 from copilot.inbox.models import InboundMessage, KustomerEvent
+from copilot.inbox.services import inbound_messages_requeue_overdue
+from copilot.inbox.tasks import requeue_overdue_messages
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "kustomer"
 SECRET = "whsec-current"
@@ -84,6 +89,62 @@ def test_same_message_under_a_new_event_id_is_not_processed_twice(client, _webho
     assert response.json()["status"] == "duplicate"
     assert InboundMessage.objects.count() == 1
     assert len(_webhook_settings) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_delivery_is_kept_when_the_broker_is_down_and_queued_by_the_sweep(
+    client, monkeypatch, caplog
+):
+    def broker_down(*args):
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr("copilot.inbox.tasks.process_inbound_message.delay", broker_down)
+
+    response = deliver(client, fixture("message_create_in"))
+
+    # Stored, so Kustomer must not resend; saying 200 is right.
+    assert response.status_code == 200
+    assert response.json() == {"status": "accepted"}
+    message = InboundMessage.objects.get()
+    assert message.status == InboundMessage.Status.RECEIVED
+    assert f"Inbound message {message.pk} is stored but could not be queued" in caplog.text
+
+    queued = []
+    monkeypatch.setattr(
+        "copilot.inbox.tasks.process_inbound_message.delay", lambda *args: queued.append(args)
+    )
+    assert requeue_overdue_messages.delay().get() == 0  # not overdue yet
+    InboundMessage.objects.update(due_at=timezone.now() - timedelta(minutes=11))
+    assert requeue_overdue_messages.delay().get() == 1
+    assert queued == [(message.pk,)]
+
+
+@pytest.mark.django_db
+def test_the_sweep_requeues_only_unfinished_messages_long_past_due(_webhook_settings):
+    now = timezone.now()
+    late = now - timedelta(minutes=30)
+    Status = InboundMessage.Status
+
+    def message(name, **fields):
+        return InboundMessage.objects.create(
+            kustomer_message_id=name, conversation_id="c", customer_id="u", text="hi", **fields
+        )
+
+    lost = message("lost", due_at=late)
+    half_done = message("half-done", due_at=late, status=Status.CLASSIFIED)
+    message("retrying-later", due_at=now + timedelta(seconds=30))
+    message("just-queued", due_at=now - timedelta(minutes=1))
+    message("being-worked-on", due_at=late, lease_until=now + timedelta(minutes=2))
+    message("written", due_at=late, status=Status.WRITTEN)
+    message("failed", due_at=late, status=Status.FAILED)
+    crashed = message("lease-expired", due_at=late, lease_until=now - timedelta(minutes=1))
+
+    requeued = inbound_messages_requeue_overdue(overdue_after=timedelta(minutes=10))
+
+    assert sorted(requeued) == sorted([lost.pk, half_done.pk, crashed.pk])
+    assert sorted(_webhook_settings) == sorted([(lost.pk,), (half_done.pk,), (crashed.pk,)])
+    # Queued again means due again: the next sweep leaves them to their new task.
+    assert inbound_messages_requeue_overdue(overdue_after=timedelta(minutes=10)) == []
 
 
 @pytest.mark.django_db
