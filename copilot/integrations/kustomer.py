@@ -15,7 +15,7 @@ from urllib.parse import quote
 
 import httpx
 
-from .http import IntegrationError, PermanentError, RateLimited, TransientError
+from .http import IntegrationError, PermanentError, RateLimited, TransientError, tls_context
 from .ratelimit import Limits, RateLimiter, shared_rate_limiter
 
 # We count a request when it leaves, Kustomer when it arrives. Counting each one a second longer
@@ -279,6 +279,7 @@ class KustomerClient:
                 "User-Agent": "kustomer-copilot/0.1",
             },
             timeout=httpx.Timeout(timeout, connect=min(timeout, 3.0)),
+            verify=tls_context(),
             transport=transport,
         )
 

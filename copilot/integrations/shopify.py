@@ -36,7 +36,7 @@ from typing import Any, Protocol
 import httpx
 import redis
 
-from .http import PermanentError, RateLimited, TransientError
+from .http import PermanentError, RateLimited, TransientError, tls_context
 
 logger = logging.getLogger(__name__)
 
@@ -853,6 +853,7 @@ class ShopifyClient:
                 "User-Agent": "kustomer-copilot/0.1",
             },
             timeout=httpx.Timeout(timeout, connect=min(timeout, 3.0)),
+            verify=tls_context(),
             transport=transport,
         )
 

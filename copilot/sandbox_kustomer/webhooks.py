@@ -22,6 +22,8 @@ from django.conf import settings
 from django.db import OperationalError, connections
 from django.utils import timezone
 
+from copilot.integrations.http import tls_context
+
 from .models import Org, WebhookDelivery, new_object_id
 from .representations import iso
 
@@ -141,7 +143,9 @@ def attempt(delivery_id: str) -> float | None:
         error = "The webhook is disabled"
     else:
         try:
-            with httpx.Client(timeout=TIMEOUT_SECONDS, trust_env=False) as client:
+            with httpx.Client(
+                timeout=TIMEOUT_SECONDS, trust_env=False, verify=tls_context()
+            ) as client:
                 response = client.post(webhook.url, content=body, headers=headers)
             status_code = response.status_code
             if not 200 <= status_code < 300:

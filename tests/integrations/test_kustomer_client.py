@@ -154,3 +154,13 @@ def test_one_customers_limit_does_not_hold_the_others(client_for, settings):
     note = client.create_note(calm_conversation.id, body="hi", external_id="c-1")
 
     assert note.external_id == "c-1"
+
+
+def test_clients_share_one_tls_context_that_still_verifies_certificates():
+    import ssl
+
+    from copilot.integrations.http import tls_context
+
+    assert tls_context() is tls_context()
+    assert tls_context().verify_mode == ssl.CERT_REQUIRED
+    assert tls_context().check_hostname is True
