@@ -24,7 +24,7 @@ import hashlib
 import logging
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -523,6 +523,39 @@ def _claim(action: OrderAction, *, from_statuses: Sequence[str]) -> bool:
     return bool(claimed)
 
 
+def _claimed(action: OrderAction) -> bool:
+    """True for the one request that takes a new action out of "pending" and so talks to Shopify;
+    a concurrent duplicate gets False and the action as the first request left it."""
+    if _claim(action, from_statuses=[Status.PENDING]):
+        return True
+    action.refresh_from_db()
+    return False
+
+
+def _card_client(action: OrderAction) -> ShopifyClient:
+    """A client with the card's short timeout: an agent is waiting for the answer."""
+    return client_for_store(action.store, timeout=settings.SHOPIFY_CARD_TIMEOUT_SECONDS)
+
+
+def _send_once(
+    action: OrderAction,
+    send: Callable[[OrderAction, ShopifyClient], ActionResult],
+    *,
+    what: str,
+    resend: str,
+) -> ActionResult:
+    """Sends a newly opened action with `send(action, client)` if this request claims it; an
+    error becomes the action's failure (`what` names it, `resend` says whether a retry may
+    send it again)."""
+    if not _claimed(action):
+        return _result(action)
+    client = _card_client(action)
+    try:
+        return send(action, client)
+    except Exception as error:
+        return _failure(action, error, what=what, resend=resend)
+
+
 def _refusal(what: str, errors: Sequence[UserError]) -> str:
     """Shopify's userErrors as one sentence."""
     details = "; ".join(error.message.strip().rstrip(".") for error in errors if error.message)
@@ -730,10 +763,9 @@ def order_refund(
     )
     if result is not None:
         return result
-    if not _claim(action, from_statuses=[Status.PENDING]):
-        action.refresh_from_db()
+    if not _claimed(action):
         return _result(action)
-    client = client_for_store(action.store, timeout=settings.SHOPIFY_CARD_TIMEOUT_SECONDS)
+    client = _card_client(action)
     what = f"refund {order_gid(order_id)}"
     try:
         suggestion = client.suggested_refund(
@@ -836,14 +868,7 @@ def order_cancel(
     )
     if result is not None:
         return result
-    if not _claim(action, from_statuses=[Status.PENDING]):
-        action.refresh_from_db()
-        return _result(action)
-    client = client_for_store(action.store, timeout=settings.SHOPIFY_CARD_TIMEOUT_SECONDS)
-    try:
-        return _cancel_send(action, client)
-    except Exception as error:
-        return _failure(action, error, what="cancel the order", resend="queue")
+    return _send_once(action, _cancel_send, what="cancel the order", resend="queue")
 
 
 def _cancel_send(action: OrderAction, client, *, resending: bool = False) -> ActionResult:
@@ -957,15 +982,8 @@ def order_shipping_address_update(
     )
     if result is not None:
         return result
-    if not _claim(action, from_statuses=[Status.PENDING]):
-        action.refresh_from_db()
-        return _result(action)
-    client = client_for_store(action.store, timeout=settings.SHOPIFY_CARD_TIMEOUT_SECONDS)
-    try:
-        return _address_send(action, client)
-    except Exception as error:
-        # Setting the same address twice changes nothing more: safe to send again.
-        return _failure(action, error, what="change the shipping address", resend="queue")
+    # Setting the same address twice changes nothing more: safe to send again.
+    return _send_once(action, _address_send, what="change the shipping address", resend="queue")
 
 
 def _address_send(action: OrderAction, client) -> ActionResult:
@@ -1029,14 +1047,14 @@ def order_invoice_send(
     )
     if result is not None:
         return result
-    if not _claim(action, from_statuses=[Status.PENDING]):
-        action.refresh_from_db()
-        return _result(action)
-    client = client_for_store(action.store, timeout=settings.SHOPIFY_CARD_TIMEOUT_SECONDS)
-    try:
-        result = client.order_invoice_send(action.order_id, to=to, custom_message=custom_message)
-    except Exception as error:
-        return _failure(action, error, what="send the invoice", resend="unknown")
+    return _send_once(action, _invoice_send, what="send the invoice", resend="unknown")
+
+
+def _invoice_send(action: OrderAction, client) -> ActionResult:
+    to = action.params.get("to") or ""
+    result = client.order_invoice_send(
+        action.order_id, to=to, custom_message=action.params.get("custom_message") or ""
+    )
     action.order_name = result.order_name or action.order_name
     action.customer_email = action.customer_email or result.order_email.lower()
     if result.user_errors or not result.order_id:
