@@ -1,32 +1,52 @@
 """Database helpers the ORM does not offer."""
 
-from django.db import connections, router
+from django.db import IntegrityError, connections, router, transaction
 from django.db.models import Model
 
 
 def insert_unless_exists(model: type[Model], *, unique_field: str, **values) -> int | None:
     """Inserts one row and returns its primary key, or None if `unique_field` already holds it.
 
-    One `INSERT … ON CONFLICT DO NOTHING RETURNING` statement (PostgreSQL, SQLite ≥ 3.35): no
-    savepoint and no second query, which `create()` inside `try/except IntegrityError` needs.
-    Field defaults, `auto_now_add` and value conversion are applied as `save()` applies them.
+    One `INSERT … ON CONFLICT DO NOTHING RETURNING` statement: no savepoint and no second query,
+    which `create()` inside `try/except IntegrityError` needs. Field defaults, `auto_now_add` and
+    value conversion are applied as `save()` applies them. Databases without `RETURNING` (SQLite
+    before 3.35) take the `create()` way.
     """
+    meta = model._meta
+    if not meta.get_field(unique_field).unique:
+        raise ValueError(f"{meta.label}.{unique_field} is not unique")
     connection = connections[router.db_for_write(model)]
+    if not connection.features.can_return_columns_from_insert:
+        return create_unless_exists(model, using=connection.alias, **values)
+
     quote = connection.ops.quote_name
     instance = model(**values)
-    fields = [field for field in model._meta.concrete_fields if not field.primary_key]
+    fields = [
+        field
+        for field in meta.local_concrete_fields
+        if field is not meta.auto_field and not field.generated
+    ]
     params = [
         field.get_db_prep_save(field.pre_save(instance, True), connection) for field in fields
     ]
     # Only quoted identifiers from the model's metadata are interpolated; values are parameters.
     sql = (
-        f"INSERT INTO {quote(model._meta.db_table)} "  # noqa: S608
+        f"INSERT INTO {quote(meta.db_table)} "  # noqa: S608
         f"({', '.join(quote(field.column) for field in fields)}) "
         f"VALUES ({', '.join(['%s'] * len(fields))}) "
-        f"ON CONFLICT ({quote(model._meta.get_field(unique_field).column)}) DO NOTHING "
-        f"RETURNING {quote(model._meta.pk.column)}"
+        f"ON CONFLICT ({quote(meta.get_field(unique_field).column)}) DO NOTHING "
+        f"RETURNING {quote(meta.pk.column)}"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
     return row[0] if row else None
+
+
+def create_unless_exists(model: type[Model], *, using: str = "default", **values) -> int | None:
+    """What `insert_unless_exists` does, the ORM's way: a savepoint around `create()`."""
+    try:
+        with transaction.atomic(using=using):
+            return model.objects.using(using).create(**values).pk
+    except IntegrityError:
+        return None

@@ -171,9 +171,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "copilot.tasks.record_worker_heartbeat",
         "schedule": env.float("COPILOT_HEARTBEAT_SECONDS", default=30.0),
     },
-    "inbox-requeue-overdue": {
-        "task": "copilot.inbox.tasks.requeue_overdue_messages",
+    "inbox-requeue-lost": {
+        "task": "copilot.inbox.tasks.requeue_lost_messages",
         "schedule": 60.0,
+        # A sweep still queued when the next is due is dropped, not run late in a pile.
+        "options": {"expires": 55},
     },
 }
 
@@ -199,9 +201,12 @@ KUSTOMER_TIMEOUT_SECONDS = env.float("KUSTOMER_TIMEOUT_SECONDS", default=10.0)
 # Retries of a transient failure (timeout, 5xx) before a write shows as failed; waits for a rate
 # limit are not counted, since they always end.
 KUSTOMER_MAX_RETRIES = env.int("KUSTOMER_MAX_RETRIES", default=8)
-# An unfinished message this long past its due time lost its task (say the broker was down when
-# it arrived): the sweep queues it again. Longer than a queue backlog normally gets.
-INBOX_REQUEUE_AFTER_SECONDS = env.int("INBOX_REQUEUE_AFTER_SECONDS", default=600)
+# An unfinished message with no task queued or started for this long lost it (Redis restarted
+# empty, say): the sweep queues it again. Keep it above the longest retry wait (10 minutes) and
+# the longest queue backlog, or busy messages are queued twice (harmless, but wasted work).
+INBOX_REQUEUE_AFTER_SECONDS = env.int("INBOX_REQUEUE_AFTER_SECONDS", default=3600)
+# An unfinished message received this long ago is failed, for a person to retry from the admin.
+INBOX_GIVE_UP_AFTER_SECONDS = env.int("INBOX_GIVE_UP_AFTER_SECONDS", default=24 * 3600)
 
 # --- Intent model ------------------------------------------------------------------------------
 # Seconds between each process's checks for a newly activated model version.

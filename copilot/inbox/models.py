@@ -59,9 +59,11 @@ class InboundMessage(models.Model):
     note_state = models.CharField(max_length=10, choices=Step.choices, default=Step.PENDING)
     note_id = models.CharField(max_length=64, blank=True)
     tag_state = models.CharField(max_length=10, choices=Step.choices, default=Step.PENDING)
-    # When its task should next start (now, or after a retry's countdown). An unfinished message
-    # long past it has lost its task, and the periodic sweep queues it again.
-    due_at = models.DateTimeField(default=timezone.now)
+    # When a task for it was last queued or started. An unfinished message with no task for
+    # INBOX_REQUEUE_AFTER_SECONDS lost it (Redis restarted empty, say): the sweep queues it again.
+    task_at = models.DateTimeField(default=timezone.now)
+    # Its task could not be queued (the broker was down): the sweep's next run queues it.
+    needs_queueing = models.BooleanField(default=False)
     # Only one worker works on a message at a time: it holds the lease until it finishes.
     lease_until = models.DateTimeField(null=True, blank=True)
 
@@ -72,10 +74,7 @@ class InboundMessage(models.Model):
 
     class Meta:
         ordering = ["-received_at"]
-        indexes = [
-            models.Index(fields=["status", "received_at"]),
-            models.Index(fields=["status", "due_at"]),
-        ]
+        indexes = [models.Index(fields=["status", "received_at"])]
 
     def __str__(self) -> str:
         return f"{self.kustomer_message_id} ({self.status})"

@@ -101,39 +101,51 @@ def _queue(message_id: int) -> None:
         process_inbound_message.delay(message_id)
     except KombuOperationalError as error:
         # The message is stored, so Kustomer gets its 2xx and does not resend: the sweep
-        # (`inbound_messages_requeue_overdue`) queues it once the broker is back.
+        # (`inbound_messages_requeue`) queues it within a minute once the broker is back.
+        InboundMessage.objects.filter(pk=message_id).update(needs_queueing=True)
         logger.warning(
             "Inbound message %s is stored but could not be queued: %s", message_id, error
         )
 
 
-def inbound_messages_requeue_overdue(*, overdue_after: timedelta, limit: int = 500) -> list[int]:
-    """Queues again the unfinished messages whose task should have started long ago.
+def inbound_messages_requeue(
+    *, lost_after: timedelta, give_up_after: timedelta, limit: int = 500
+) -> list[int]:
+    """Queues again the unfinished messages whose task is lost; returns their ids.
 
-    Catches what a lost publish (the broker was down at intake) or a lost retry left behind. A
-    message queued twice is still processed once: the lease and the per-step states see to it.
+    Lost: its publish failed (`needs_queueing`), or no task was queued or started for it for
+    `lost_after` (longer than any retry waits, so only a task that Redis lost, e.g. by restarting
+    empty, is ever repeated). A message queued twice is still processed once: the lease and the
+    per-step states see to it. Unfinished messages received more than `give_up_after` ago are
+    failed instead, for a person to retry from the admin: a message that crashes its task every
+    time, or one from long ago, is not written back to Kustomer days late.
     """
     now = timezone.now()
-    overdue = list(
-        InboundMessage.objects.filter(
-            Q(lease_until__isnull=True) | Q(lease_until__lt=now),
-            status__in=[InboundMessage.Status.RECEIVED, InboundMessage.Status.CLASSIFIED],
-            due_at__lt=now - overdue_after,
+    unfinished = InboundMessage.objects.filter(
+        Q(lease_until__isnull=True) | Q(lease_until__lt=now),
+        status__in=[InboundMessage.Status.RECEIVED, InboundMessage.Status.CLASSIFIED],
+    )
+    hours = give_up_after.total_seconds() / 3600
+    unfinished.filter(received_at__lt=now - give_up_after).update(
+        status=InboundMessage.Status.FAILED,
+        failure_reason=(
+            f"No task finished it in the {hours:g} hours after it arrived; "
+            "retry it from the admin if it still matters."
+        ),
+        needs_queueing=False,
+    )
+    with transaction.atomic():
+        # Sweeps that run at once (a backlog of beat's tasks) take different messages.
+        lost = list(
+            unfinished.filter(Q(needs_queueing=True) | Q(task_at__lt=now - lost_after))
+            .order_by("task_at")
+            .select_for_update(skip_locked=True)
+            .values_list("pk", flat=True)[:limit]
         )
-        .order_by("due_at")
-        .values_list("pk", flat=True)[:limit]
-    )
-    InboundMessage.objects.filter(pk__in=overdue).update(due_at=now)
-    for message_id in overdue:
+        InboundMessage.objects.filter(pk__in=lost).update(task_at=now, needs_queueing=False)
+    for message_id in lost:
         _queue(message_id)
-    return overdue
-
-
-def inbound_message_due(*, message_id: int, in_seconds: float) -> None:
-    """Records when a retried message's task is due, so the sweep leaves it alone until then."""
-    InboundMessage.objects.filter(pk=message_id).update(
-        due_at=timezone.now() + timedelta(seconds=in_seconds)
-    )
+    return lost
 
 
 # --- processing ---------------------------------------------------------------------------------
@@ -145,7 +157,7 @@ def _lease_take(message_id: int) -> bool:
         Q(lease_until__isnull=True) | Q(lease_until__lt=now),
         pk=message_id,
         status__in=[InboundMessage.Status.RECEIVED, InboundMessage.Status.CLASSIFIED],
-    ).update(lease_until=now + LEASE)
+    ).update(lease_until=now + LEASE, task_at=now)
     return taken == 1
 
 
@@ -216,7 +228,7 @@ def inbound_message_retry(*, message_id: int) -> bool:
             status=InboundMessage.Status.RECEIVED,
             attempts=0,
             failure_reason="",
-            due_at=timezone.now(),
+            task_at=timezone.now(),
         )
         if updated:
             transaction.on_commit(partial(_queue, message_id))

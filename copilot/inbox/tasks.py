@@ -26,9 +26,7 @@ def process_inbound_message(self, message_id: int) -> str:
             )
             return "failed"
         # A little jitter spreads the retries of many messages over the freed slots.
-        countdown = error.retry_after + random.uniform(0, 1)
-        services.inbound_message_due(message_id=message_id, in_seconds=countdown)
-        raise self.retry(countdown=countdown) from None
+        raise self.retry(countdown=error.retry_after + random.uniform(0, 1)) from None
     except TransientError as error:
         attempts = services.inbound_message_attempts(message_id=message_id)
         if attempts > settings.KUSTOMER_MAX_RETRIES or self.request.is_eager:
@@ -37,14 +35,16 @@ def process_inbound_message(self, message_id: int) -> str:
                 reason=f"Gave up after {attempts} attempts: {error}",
             )
             return "failed"
-        countdown = backoff_seconds(attempts)
-        services.inbound_message_due(message_id=message_id, in_seconds=countdown)
-        raise self.retry(countdown=countdown) from None
+        raise self.retry(countdown=backoff_seconds(attempts)) from None
     return message.status if message else "skipped"
 
 
 @shared_task
-def requeue_overdue_messages() -> int:
-    """Run by beat: queues again the messages whose task was lost (see the service)."""
-    overdue_after = timedelta(seconds=settings.INBOX_REQUEUE_AFTER_SECONDS)
-    return len(services.inbound_messages_requeue_overdue(overdue_after=overdue_after))
+def requeue_lost_messages() -> int:
+    """Run by beat every minute: queues again the messages whose task was lost (see the service)."""
+    return len(
+        services.inbound_messages_requeue(
+            lost_after=timedelta(seconds=settings.INBOX_REQUEUE_AFTER_SECONDS),
+            give_up_after=timedelta(seconds=settings.INBOX_GIVE_UP_AFTER_SECONDS),
+        )
+    )

@@ -10,8 +10,9 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError
 
 from copilot.inbox.models import InboundMessage, KustomerEvent
-from copilot.inbox.services import inbound_messages_requeue_overdue
-from copilot.inbox.tasks import requeue_overdue_messages
+from copilot.inbox.services import inbound_message_process, inbound_messages_requeue
+from copilot.inbox.tasks import requeue_lost_messages
+from copilot.integrations.http import RateLimited
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "kustomer"
 SECRET = "whsec-current"
@@ -92,7 +93,7 @@ def test_same_message_under_a_new_event_id_is_not_processed_twice(client, _webho
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_delivery_is_kept_when_the_broker_is_down_and_queued_by_the_sweep(
+def test_a_delivery_is_kept_when_the_broker_is_down_and_queued_by_the_next_sweep(
     client, monkeypatch, caplog
 ):
     def broker_down(*args):
@@ -107,44 +108,91 @@ def test_a_delivery_is_kept_when_the_broker_is_down_and_queued_by_the_sweep(
     assert response.json() == {"status": "accepted"}
     message = InboundMessage.objects.get()
     assert message.status == InboundMessage.Status.RECEIVED
+    assert message.needs_queueing
     assert f"Inbound message {message.pk} is stored but could not be queued" in caplog.text
 
     queued = []
     monkeypatch.setattr(
         "copilot.inbox.tasks.process_inbound_message.delay", lambda *args: queued.append(args)
     )
-    assert requeue_overdue_messages.delay().get() == 0  # not overdue yet
-    InboundMessage.objects.update(due_at=timezone.now() - timedelta(minutes=11))
-    assert requeue_overdue_messages.delay().get() == 1
+    assert requeue_lost_messages.delay().get() == 1
     assert queued == [(message.pk,)]
+    message.refresh_from_db()
+    assert not message.needs_queueing
+    assert requeue_lost_messages.delay().get() == 0
+
+
+SWEEP = {"lost_after": timedelta(hours=1), "give_up_after": timedelta(hours=24)}
+
+
+def _message(name, **fields):
+    received_at = fields.pop("received_at", None)
+    message = InboundMessage.objects.create(
+        kustomer_message_id=name, conversation_id="c", customer_id="u", text="hi", **fields
+    )
+    if received_at:
+        InboundMessage.objects.filter(pk=message.pk).update(received_at=received_at)
+    return message
 
 
 @pytest.mark.django_db
-def test_the_sweep_requeues_only_unfinished_messages_long_past_due(_webhook_settings):
+def test_the_sweep_requeues_only_unfinished_messages_without_a_task_for_an_hour(
+    _webhook_settings,
+):
     now = timezone.now()
-    late = now - timedelta(minutes=30)
+    late = now - timedelta(hours=2)
     Status = InboundMessage.Status
 
-    def message(name, **fields):
-        return InboundMessage.objects.create(
-            kustomer_message_id=name, conversation_id="c", customer_id="u", text="hi", **fields
-        )
+    lost = _message("lost", task_at=late)
+    half_done = _message("half-done", task_at=late, status=Status.CLASSIFIED)
+    publish_failed = _message("publish-failed", needs_queueing=True)
+    _message("queued-a-while-ago", task_at=now - timedelta(minutes=50))
+    _message("being-worked-on", task_at=late, lease_until=now + timedelta(minutes=2))
+    _message("written", task_at=late, status=Status.WRITTEN)
+    _message("failed", task_at=late, status=Status.FAILED)
+    crashed = _message("lease-expired", task_at=late, lease_until=now - timedelta(minutes=1))
 
-    lost = message("lost", due_at=late)
-    half_done = message("half-done", due_at=late, status=Status.CLASSIFIED)
-    message("retrying-later", due_at=now + timedelta(seconds=30))
-    message("just-queued", due_at=now - timedelta(minutes=1))
-    message("being-worked-on", due_at=late, lease_until=now + timedelta(minutes=2))
-    message("written", due_at=late, status=Status.WRITTEN)
-    message("failed", due_at=late, status=Status.FAILED)
-    crashed = message("lease-expired", due_at=late, lease_until=now - timedelta(minutes=1))
+    requeued = inbound_messages_requeue(**SWEEP)
 
-    requeued = inbound_messages_requeue_overdue(overdue_after=timedelta(minutes=10))
+    expected = [lost.pk, half_done.pk, publish_failed.pk, crashed.pk]
+    assert sorted(requeued) == sorted(expected)
+    assert sorted(_webhook_settings) == sorted((pk,) for pk in expected)
+    # Queued again: the next sweeps leave them to their new task.
+    assert inbound_messages_requeue(**SWEEP) == []
 
-    assert sorted(requeued) == sorted([lost.pk, half_done.pk, crashed.pk])
-    assert sorted(_webhook_settings) == sorted([(lost.pk,), (half_done.pk,), (crashed.pk,)])
-    # Queued again means due again: the next sweep leaves them to their new task.
-    assert inbound_messages_requeue_overdue(overdue_after=timedelta(minutes=10)) == []
+
+def test_a_message_whose_task_ran_lately_is_not_lost(_webhook_settings, trained_model):
+    message = _message("rate-limited", task_at=timezone.now() - timedelta(hours=2))
+
+    def kustomer_says_wait():
+        raise RateLimited("Kustomer's rate limit is spent.", retry_after=30)
+
+    # A worker takes it, classifies it and meets a rate limit: its retry is on the way.
+    with pytest.raises(RateLimited):
+        inbound_message_process(message_id=message.pk, client_factory=kustomer_says_wait)
+
+    message.refresh_from_db()
+    assert message.status == InboundMessage.Status.CLASSIFIED
+    assert inbound_messages_requeue(**SWEEP) == []
+
+
+@pytest.mark.django_db
+def test_messages_unfinished_after_a_day_are_failed_not_written_back_late(_webhook_settings):
+    old = _message(
+        "from-last-week",
+        task_at=timezone.now() - timedelta(days=7),
+        received_at=timezone.now() - timedelta(days=7),
+    )
+
+    assert inbound_messages_requeue(**SWEEP) == []
+
+    old.refresh_from_db()
+    assert old.status == InboundMessage.Status.FAILED
+    assert old.failure_reason == (
+        "No task finished it in the 24 hours after it arrived; "
+        "retry it from the admin if it still matters."
+    )
+    assert _webhook_settings == []
 
 
 @pytest.mark.django_db

@@ -3,7 +3,7 @@
 import pytest
 
 from copilot.integrations.http import PermanentError, RateLimited, TransientError
-from copilot.integrations.kustomer import KustomerClient, reset_seconds
+from copilot.integrations.kustomer import WINDOW_MARGIN_SECONDS, KustomerClient, reset_seconds
 from copilot.integrations.ratelimit import Limits, LocalRateLimiter
 from copilot.sandbox_kustomer import services as sandbox
 
@@ -160,7 +160,32 @@ def test_clients_share_one_tls_context_that_still_verifies_certificates():
     import ssl
 
     from copilot.integrations.http import tls_context
+    from copilot.integrations.shopify import ShopifyClient
 
-    assert tls_context() is tls_context()
+    kustomer = KustomerClient(
+        base_url="https://acme.api.kustomerapp.com",
+        api_key="k",
+        rate_limiter=LocalRateLimiter(limits=Limits(per_window=10, per_customer=10)),
+    )
+    shopify = ShopifyClient(
+        shop_domain="acme.myshopify.com", access_token="t", api_version="2026-10"
+    )
+
+    # Building a context loads the CA bundle (20-50 ms): every client reuses the one.
+    for client in (kustomer, shopify):
+        assert client._http._transport._pool._ssl_context is tls_context()
     assert tls_context().verify_mode == ssl.CERT_REQUIRED
     assert tls_context().check_hostname is True
+
+
+def test_a_spent_budget_waits_a_little_longer_than_kustomers_minute(settings):
+    settings.KUSTOMER_API_BASE_URL = "https://acme.api.kustomerapp.com"
+    settings.KUSTOMER_API_KEY = "k"
+    settings.KUSTOMER_RATE_LIMIT_PER_MINUTE = 1
+    limiter = KustomerClient.from_settings().rate_limiter
+
+    assert limiter.acquire() == 0
+    wait = limiter.acquire()
+
+    # The request just counted may still be on its way: Kustomer counts it when it arrives.
+    assert 60 < wait <= 60 + WINDOW_MARGIN_SECONDS
