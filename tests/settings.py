@@ -17,6 +17,9 @@ os.environ.setdefault(
     "SHOPIFY_TOKEN_ENCRYPTION_KEY", "dGVzdC1vbmx5LXNob3BpZnktdG9rZW4ta2V5LTMyYnk="
 )
 os.environ.setdefault("SHOPIFY_WEBHOOK_SECRET", "test-shopify-webhook-secret")
+# The live server answers each keep-alive connection on a thread of its own, which would keep its
+# database connection open, and the test database could not be dropped at the end of the run.
+os.environ.setdefault("DATABASE_CONN_MAX_AGE", "0")
 
 from copilot.settings import *  # noqa: F403
 
