@@ -13,7 +13,7 @@ from functools import partial
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 from kombu.exceptions import OperationalError as KombuOperationalError
 
@@ -121,10 +121,7 @@ def inbound_messages_requeue(
     time, or one from long ago, is not written back to Kustomer days late.
     """
     now = timezone.now()
-    unfinished = InboundMessage.objects.filter(
-        Q(lease_until__isnull=True) | Q(lease_until__lt=now),
-        status__in=[InboundMessage.Status.RECEIVED, InboundMessage.Status.CLASSIFIED],
-    )
+    unfinished = _free(now)
     hours = give_up_after.total_seconds() / 3600
     unfinished.filter(received_at__lt=now - give_up_after).update(
         status=InboundMessage.Status.FAILED,
@@ -151,13 +148,17 @@ def inbound_messages_requeue(
 # --- processing ---------------------------------------------------------------------------------
 
 
+def _free(now) -> QuerySet[InboundMessage]:
+    """Unfinished messages that no worker holds the lease of."""
+    return InboundMessage.objects.filter(
+        Q(lease_until__isnull=True) | Q(lease_until__lt=now),
+        status__in=[InboundMessage.Status.RECEIVED, InboundMessage.Status.CLASSIFIED],
+    )
+
+
 def _lease_take(message_id: int) -> bool:
     now = timezone.now()
-    taken = InboundMessage.objects.filter(
-        Q(lease_until__isnull=True) | Q(lease_until__lt=now),
-        pk=message_id,
-        status__in=[InboundMessage.Status.RECEIVED, InboundMessage.Status.CLASSIFIED],
-    ).update(lease_until=now + LEASE, task_at=now)
+    taken = _free(now).filter(pk=message_id).update(lease_until=now + LEASE, task_at=now)
     return taken == 1
 
 
