@@ -1,11 +1,14 @@
 """The intent model on public datasets, through `manage.py intents_evaluate`.
 
     .venv/bin/python docs/bench/intent_datasets.py [--datasets ../shared/datasets] [--runs 3]
+        [--only NAME] [--lexical-too]
 
 Each dataset is trained on its train split and tested once on its test split (CLINC150 and
 HINT3 with their out-of-scope messages). The datasets are not part of the project: point
 `--datasets` at a folder holding banking77/, clinc150/, hint3/ and bitext_intents/ as published
-by their authors. Prints one JSON object per run and a Markdown table of medians.
+by their authors. Prints one JSON object per run and a Markdown table of medians. With
+`--lexical-too`, every run also trains the model without word vectors, alternating the two,
+so both are measured under the same conditions.
 """
 
 import argparse
@@ -92,7 +95,7 @@ def cases(datasets: Path, scratch: Path) -> list[dict]:
     return found
 
 
-def evaluate(case: dict, scratch: Path) -> dict:
+def evaluate(case: dict, scratch: Path, extra: tuple[str, ...] = ()) -> dict:
     out = scratch / "result.json"
     subprocess.run(
         [
@@ -104,6 +107,7 @@ def evaluate(case: dict, scratch: Path) -> dict:
             "--test",
             str(case["test"]),
             *case["columns"],
+            *extra,
             "--json",
             str(out),
         ],
@@ -120,37 +124,49 @@ def main() -> None:
     parser.add_argument("--datasets", type=Path, default=ROOT.parent / "shared" / "datasets")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--only", help="run only datasets whose name contains this")
+    parser.add_argument(
+        "--lexical-too", action="store_true", help="also measure the model without word vectors"
+    )
     arguments = parser.parse_args()
+    variants = {"": ()}
+    if arguments.lexical_too:
+        variants[" (lexical only)"] = ("--no-word-vectors",)
     scratch = Path(tempfile.mkdtemp(prefix="intents-"))
     rows = []
     for case in cases(arguments.datasets, scratch):
         if arguments.only and arguments.only.lower() not in case["name"].lower():
             continue
-        results = [evaluate(case, scratch) for _ in range(arguments.runs)]
-        for result in results:
-            print(json.dumps({"dataset": case["name"], **result}), file=sys.stderr)
-
-        def median(key: str, results=results) -> float:
-            return statistics.median(result[key] for result in results)
-
-        oos = "in_scope_accuracy" in results[0]
-        rows.append(
-            f"| {case['name']} | {median('accuracy'):.2%} | {median('macro_f1'):.2%} | "
-            + (
-                f"{median('in_scope_accuracy'):.2%} / {median('oos_recall'):.1%} | "
-                if oos
-                else "n/a | "
-            )
-            + f"{median('train_seconds'):.1f} | {median('predict_ms_per_message'):.3f} | "
-            f"{median('predict_ms_single_median'):.2f} | {results[0]['n_train']} / "
-            f"{results[0]['n_test']} |"
-        )
+        runs: dict[str, list[dict]] = {variant: [] for variant in variants}
+        for _ in range(arguments.runs):
+            for variant, extra in variants.items():
+                runs[variant].append(evaluate(case, scratch, extra))
+                print(json.dumps({"dataset": case["name"], **runs[variant][-1]}), file=sys.stderr)
+        for variant, results in runs.items():
+            rows.append(_row(case["name"] + variant, results))
     print(
         "| dataset | accuracy | macro-F1 | in-scope acc. / OOS recall at the threshold | "
         "train s | batch ms/msg | single ms | train / test |"
     )
     print("|---|---|---|---|---|---|---|---|")
     print("\n".join(rows))
+
+
+def _row(name: str, results: list[dict]) -> str:
+    def median(key: str) -> float:
+        return statistics.median(result[key] for result in results)
+
+    oos = "in_scope_accuracy" in results[0]
+    return (
+        f"| {name} | {median('accuracy'):.2%} | {median('macro_f1'):.2%} | "
+        + (
+            f"{median('in_scope_accuracy'):.2%} / {median('oos_recall'):.1%} | "
+            if oos
+            else "n/a | "
+        )
+        + f"{median('train_seconds'):.1f} | {median('predict_ms_per_message'):.3f} | "
+        f"{median('predict_ms_single_median'):.2f} | {results[0]['n_train']} / "
+        f"{results[0]['n_test']} |"
+    )
 
 
 if __name__ == "__main__":

@@ -172,6 +172,15 @@ def test_predict_one_matches_batch_and_top_k(classifier):
     assert classifier.predict([]) == []
 
 
+def test_a_large_batch_predicts_what_each_message_does_alone(classifier):
+    """Live messages are scored one by one, imports as sparse batches: the same numbers."""
+    texts = [f"where is order {n}, I want a refund" if n % 2 else "cancel" for n in range(40)]
+    texts += ["", "new address for order 7", "¿Dónde está mi pedido?"]
+    batch = classifier.predict_proba(texts)
+    alone = np.vstack([classifier.predict_proba([t]) for t in texts])
+    np.testing.assert_allclose(batch, alone, atol=1e-5)
+
+
 def test_raw_messages_are_cleaned_before_prediction(classifier):
     plain = classifier.predict_one("please cancel my order")
     noisy = classifier.predict_one(

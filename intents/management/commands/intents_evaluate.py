@@ -1,3 +1,4 @@
+import dataclasses
 import json
 import statistics
 import time
@@ -33,6 +34,11 @@ class Command(BaseCommand):
             help="leave out intents with too few training examples instead of stopping "
             "(their test messages then count as errors); they are listed in the output",
         )
+        parser.add_argument(
+            "--no-word-vectors",
+            action="store_true",
+            help="train on the lexical features alone (to measure what the vectors add)",
+        )
         parser.add_argument("--json", dest="json_out", help="also write the figures to this file")
 
     def handle(self, *args, **options):
@@ -51,11 +57,15 @@ class Command(BaseCommand):
             dropped = sorted(intent for intent, count in counts.items() if count < minimum)
             train_rows = [row for row in train_rows if row.intent not in dropped]
 
+        params = training.TrainingParams()
+        if options["no_word_vectors"]:
+            params = dataclasses.replace(params, word_vectors=None)
         started = time.perf_counter()
         try:
             result = training.train(
                 [row.text for row in train_rows],
                 [row.intent for row in train_rows],
+                params=params,
                 seed=options["seed"],
             )
         except training.TrainingDataError as error:
@@ -83,6 +93,7 @@ class Command(BaseCommand):
             "n_train": len(train_rows),
             "n_test": len(test_rows),
             "n_labels": len(classifier.labels),
+            "word_vectors": params.word_vectors,
             "train_seconds": round(train_seconds, 3),
             "predict_ms_per_message": round(batch_seconds * 1000 / max(len(test_rows), 1), 4),
             "predict_ms_single_median": round(statistics.median(single_ms), 4),
