@@ -140,6 +140,32 @@ def test_evaluate_trains_on_one_file_tests_on_another_and_writes_json(tmp_path, 
     ):
         assert key in figures
     assert 0.5 < figures["accuracy"] <= 1.0
+    assert figures["word_vectors"] == "wordllama-l2-supercat-256"
+
+
+def test_evaluate_can_leave_the_word_vectors_out(tmp_path):
+    from tests.factories import labelled_rows
+
+    data = tmp_path / "data.csv"
+    with data.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerows([("text", "intent"), *((r.text, r.intent) for r in labelled_rows())])
+    out = tmp_path / "out.json"
+
+    call_command(
+        "intents_evaluate",
+        "--train",
+        str(data),
+        "--test",
+        str(data),
+        "--no-word-vectors",
+        "--json",
+        str(out),
+    )
+
+    figures = json.loads(out.read_text())
+    assert figures["word_vectors"] is None
+    assert figures["n_labels"] == 4
 
 
 def test_evaluate_without_dropping_names_the_intent_that_is_too_small(tmp_path):
