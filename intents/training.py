@@ -987,15 +987,23 @@ def train(
 # ----------------------------------------------------------------------- artifacts
 def library_versions() -> dict:
     """Versions of the libraries a model artifact depends on."""
+    from importlib.metadata import PackageNotFoundError, version
+
     import skops
 
-    return {
+    versions = {
         "python": platform.python_version(),
         "sklearn": sklearn.__version__,
         "numpy": np.__version__,
         "scipy": scipy.__version__,
         "skops": skops.__version__,
     }
+    for package in ("wordllama", "tokenizers"):  # the word vectors and their tokenizer
+        try:
+            versions[package] = version(package)
+        except PackageNotFoundError:
+            versions[package] = None
+    return versions
 
 
 #: The only types a model payload may contain: it is plain data (dicts, lists, strings and

@@ -332,7 +332,7 @@ def test_serialize_round_trip_predicts_identically(classifier):
     assert loaded.predict(texts) == classifier.predict(texts)
     header = training.read_header(data)
     assert header["format_version"] == training.FORMAT_VERSION
-    assert set(header["library_versions"]) == {"python", "sklearn", "numpy", "scipy", "skops"}
+    assert set(header["library_versions"]) == set(training.library_versions())
 
 
 def test_checksum_mismatch_is_refused(classifier):
@@ -472,7 +472,8 @@ def test_params_are_json_serialisable_and_round_trip():
 
 def test_library_versions():
     versions = training.library_versions()
-    assert set(versions) == {"python", "sklearn", "numpy", "scipy", "skops"}
+    expected = {"python", "sklearn", "numpy", "scipy", "skops", "wordllama", "tokenizers"}
+    assert set(versions) == expected
     assert all(isinstance(v, str) and v for v in versions.values())
 
 
