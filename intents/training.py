@@ -67,10 +67,12 @@ Artifacts
 ---------
 :func:`serialize` writes ``MAGIC + JSON header + b"\\n" + skops payload``. The header holds
 the format version, labels, threshold, temperature, params and library versions. The payload is
-plain data — vocabularies, IDF weights and the weight matrix (float16) as strings and numpy
-arrays, no estimator objects — loaded with :func:`skops.io.loads` and an explicit list of
+plain data — vocabularies, IDF weights, the weight matrix (float16), and the name and SHA-256
+of the word vectors the model was trained with, as strings and numpy arrays, no estimator
+objects — loaded with :func:`skops.io.loads` and an explicit list of
 trusted types (never ``trusted=True``, never pickle/joblib): a tampered file cannot execute
-code on load. :func:`deserialize` verifies the SHA-256 *before* parsing anything.
+code on load. :func:`deserialize` verifies the SHA-256 *before* parsing anything, and refuses
+a model whose word vectors are not the installed ones.
 """
 
 from __future__ import annotations
@@ -351,7 +353,7 @@ class _Block:
 
     def terms(self, doc: str) -> tuple[np.ndarray, np.ndarray]:
         """Term ids and TF-IDF values of one cleaned message: the non-zeros of its row in
-        :meth:`transform`, computed without building a sparse matrix."""
+        :meth:`transform` (up to float32 rounding), computed without a sparse matrix."""
         counts = Counter(self._doc_ids(doc))
         ids = np.fromiter(counts.keys(), dtype=np.intp, count=len(counts))
         values = np.fromiter(counts.values(), dtype=np.float32, count=len(counts))
@@ -1023,7 +1025,8 @@ _TRUSTED_TYPES = frozenset(
 
 
 def _check_state(state: object, params: TrainingParams) -> None:
-    """Raise ValueError unless ``state`` has exactly the shape :class:`_Model` writes."""
+    """Raise ValueError unless ``state`` has exactly the shape :class:`_Model` writes (or
+    :class:`~intents.word_vectors.WordVectorsUnavailable` if its word vectors cannot load)."""
     keys = {"blocks", "coef", "intercept", "classes"}
     if not isinstance(state, dict) or set(state) - {"vectors"} != keys:
         raise ValueError("bad state keys")
@@ -1122,8 +1125,8 @@ def deserialize(data: bytes, *, sha256: str) -> IntentClassifier:
     version = header.get("format_version")
     if header.get("format") != "intent-classifier" or version not in _READABLE_VERSIONS:
         raise ArtifactError(
-            f"Unknown model artifact format version {version!r}; this code reads version "
-            f"{FORMAT_VERSION}. Retrain the model."
+            f"Unknown model artifact format version {version!r}; this code reads versions "
+            f"{', '.join(map(str, _READABLE_VERSIONS))}. Retrain the model."
         )
     payload = data[data.index(b"\n", len(_MAGIC)) + 1 :]
     try:

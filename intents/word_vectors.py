@@ -8,22 +8,23 @@ past what lexical features alone can reach (see docs/benchmarks.md).
 The vectors are WordLlama's ``l2_supercat`` embeddings (MIT licence): one 256-dimensional
 vector per word piece of the Llama 2 tokenizer, trained so that the *mean* of a message's
 word-piece vectors is a sentence embedding. They ship inside the ``wordllama`` wheel (16 MB),
-so nothing is downloaded at run time and no message leaves the deployment. Only the two
-files are read here, and the pooling is done in numpy: the package's own loader looks for the
-tokenizer in the wrong folder and then tries Hugging Face, which most deployments cannot
-reach.
+so nothing is downloaded at run time and no message leaves the deployment. The package is
+never imported: its two files are located and read here, and the pooling is done in numpy.
+(Its own loader looks for the tokenizer in the wrong folder, then tries Hugging Face, which most
+deployments cannot reach; importing it also configures the root logger.)
 
 A message's vector is the L2-normalised sum of its word pieces' vectors (the mean has the same
-direction). It is computed as a sparse count matrix times the embedding table, so a batch of
-thousands of messages never materialises one vector per word piece.
+direction). A few texts are embedded by gathering their rows; a large batch as a sparse count
+matrix times the embedding table, so thousands of messages never materialise one vector per
+word piece. The two agree up to float32 rounding.
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
+import importlib.util
 from collections.abc import Sequence
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -105,23 +106,28 @@ class WordVectors:
         return out
 
 
-@functools.cache
 def load(name: str = DEFAULT) -> WordVectors:
-    """The named vectors, loaded once per process (≈ 0.3 s, 33 MB of memory)."""
+    """The named vectors, loaded once per process (≈ 0.3 s, 33 MB of memory). Raises
+    :class:`WordVectorsUnavailable` with a sentence when they cannot be loaded."""
+    return _load(name)
+
+
+@functools.cache
+def _load(name: str) -> WordVectors:
     if name not in _FILES:
         raise WordVectorsUnavailable(f"Unknown word vectors {name!r}; this code knows {DEFAULT!r}.")
-    try:
-        package = resources.files("wordllama")
-    except ModuleNotFoundError:
+    spec = importlib.util.find_spec("wordllama")  # finds the package without importing it
+    if spec is None or not spec.submodule_search_locations:
         raise WordVectorsUnavailable(
             f"The word vectors {name!r} come with the wordllama package, which is not "
             "installed; run `make install`."
-        ) from None
-    tokenizer_file, weights_file = (Path(str(package / f)) for f in _FILES[name])
-    missing = [str(p) for p in (tokenizer_file, weights_file) if not p.is_file()]
-    if missing:
-        raise WordVectorsUnavailable(
-            f"The installed wordllama package lacks {', '.join(missing)}; reinstall it with "
-            "`make install`."
         )
-    return WordVectors(name, tokenizer_file, weights_file)
+    package = Path(next(iter(spec.submodule_search_locations)))
+    tokenizer_file, weights_file = (package / f for f in _FILES[name])
+    try:
+        return WordVectors(name, tokenizer_file, weights_file)
+    except Exception as exc:  # missing, truncated or corrupt files all mean the same to a user
+        raise WordVectorsUnavailable(
+            f"The word vectors {name!r} in {package} cannot be read ({type(exc).__name__}: "
+            f"{exc}); reinstall wordllama with `make install`."
+        ) from None

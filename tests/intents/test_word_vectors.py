@@ -136,3 +136,49 @@ def test_artifact_of_the_first_format_still_loads():
     loaded = deserialize(old, sha256=hashlib.sha256(old).hexdigest())
     texts = ["where is my order", "refund now", "cancel it"]
     np.testing.assert_array_equal(loaded.predict_proba(texts), lexical.predict_proba(texts))
+
+
+def test_vectors_are_loaded_once_per_process():
+    assert word_vectors.load() is word_vectors.load(word_vectors.DEFAULT)
+
+
+def test_unreadable_vector_files_are_reported_as_such(tmp_path, monkeypatch):
+    (tmp_path / "tokenizers").mkdir()
+    (tmp_path / "weights").mkdir()
+    (tmp_path / "tokenizers/l2_supercat_tokenizer_config.json").write_text("{not json")
+    (tmp_path / "weights/l2_supercat_256.safetensors").write_bytes(b"\0" * 10)
+
+    class _Spec:
+        submodule_search_locations = [str(tmp_path)]
+
+    monkeypatch.setattr(word_vectors.importlib.util, "find_spec", lambda name: _Spec())
+    word_vectors._load.cache_clear()
+    try:
+        with pytest.raises(
+            word_vectors.WordVectorsUnavailable, match=r"cannot be read .*reinstall"
+        ):
+            word_vectors.load()
+    finally:
+        word_vectors._load.cache_clear()
+
+
+def test_missing_package_is_reported_as_such(monkeypatch):
+    monkeypatch.setattr(word_vectors.importlib.util, "find_spec", lambda name: None)
+    word_vectors._load.cache_clear()
+    try:
+        with pytest.raises(word_vectors.WordVectorsUnavailable, match="not installed"):
+            word_vectors.load()
+    finally:
+        word_vectors._load.cache_clear()
+
+
+def test_loading_the_vectors_leaves_logging_alone():
+    import subprocess
+    import sys
+
+    code = (
+        "import logging; from intents import word_vectors; word_vectors.load(); "
+        "print(len(logging.getLogger().handlers), 'wordllama' in __import__('sys').modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["0", "False"]
