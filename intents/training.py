@@ -17,7 +17,7 @@ three TF-IDF blocks (sublinear term frequency, each block L2-normalised) and one
 * **word vectors**: the normalised mean of pretrained word-piece vectors
   (:mod:`intents.word_vectors`), which know that "parcel" and "package" mean the same thing
   when the store's examples only ever say one of them. Lexical features plateau at about
-  91.4 % in cross-validation on BANKING77; this block adds about 0.6 points there and 1.3 on
+  91.4 % in cross-validation on BANKING77; this block adds about 0.6 points there and 1.2 on
   its test split.
 
 A one-vs-rest :class:`~sklearn.svm.LinearSVC` is fitted on the concatenated blocks. Its
