@@ -327,6 +327,62 @@ class _Block:
         template = _make_vectorizers(params)[name]
         self._analyzer = template.build_analyzer()
         self._word_cache: dict[str, list[int]] = {}
+        if name == "pairs":
+            self._index_pairs(terms)
+
+    def _index_pairs(self, terms: list[str]) -> None:
+        """Number the words of the known pairs (in sorted order, so ``a < b`` in a term means
+        ``index(a) < index(b)``) and key every known pair ``a|b`` by the integer
+        ``index(a) * n_words + index(b)``, sorted: a batch's pairs are then looked up all at
+        once with :func:`numpy.searchsorted` (:meth:`_pair_entries`)."""
+        words = sorted({w for t in terms for w in t.split("|")})
+        self._pair_words = {w: i for i, w in enumerate(words)}
+        n_words = len(words)
+        keys = np.fromiter(
+            (
+                self._pair_words[a] * n_words + self._pair_words[b]
+                for a, b in (t.split("|") for t in terms)
+            ),
+            dtype=np.int64,
+            count=len(terms),
+        )
+        order = np.argsort(keys)
+        self._pair_keys = keys[order]
+        self._pair_key_terms = order  # term id of each sorted key (term ids are 0..n-1)
+        self._n_pair_words = n_words
+
+    def _pair_entries(self, cleaned: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """(row, term id) of every known word pair in a batch of cleaned messages: what
+        :func:`_pairs` and a vocabulary lookup give message by message, three times faster.
+        Words are distinct within a message, so every pair occurs at most once."""
+        prefix, max_words = self.params.pair_prefix, self.params.pair_max_words
+        index = self._pair_words
+        flat: list[int] = []
+        lengths = []
+        for doc in cleaned:
+            seen: dict[str, None] = {}
+            for token in _TOKEN.findall(doc):
+                seen.setdefault(token[:prefix] if prefix else token, None)
+                if len(seen) >= max_words:
+                    break
+            known = sorted(index[w] for w in seen if w in index)
+            flat.extend(known)
+            lengths.append(len(known))
+        words = np.asarray(flat, dtype=np.int64)
+        lengths_arr = np.asarray(lengths, dtype=np.int64)
+        # Pair every word with each later word of its message: word p of a message ending at
+        # `end` has end - p - 1 partners, at positions p + 1 .. end - 1.
+        position = np.arange(len(words))
+        partners = np.repeat(np.cumsum(lengths_arr), lengths_arr) - position - 1
+        left = np.repeat(position, partners)
+        first_pair = np.cumsum(partners) - partners
+        right = np.arange(len(left)) - np.repeat(first_pair, partners) + left + 1
+        keys = words[left] * self._n_pair_words + words[right]
+        at = np.searchsorted(self._pair_keys, keys)
+        at[at == len(self._pair_keys)] = 0
+        hit = self._pair_keys[at] == keys
+        rows = np.repeat(np.repeat(np.arange(len(cleaned)), lengths_arr), partners)[hit]
+        return rows, self._pair_key_terms[at[hit]]
 
     def _char_ids(self, word: str) -> list[int]:
         ids = self._word_cache.get(word)
@@ -368,16 +424,20 @@ class _Block:
 
     def transform(self, cleaned: Sequence[str]) -> sp.csr_matrix:
         n = len(cleaned)
-        ids: list[int] = []
-        lengths = []
-        for doc in cleaned:
-            doc_ids = self._doc_ids(doc)
-            ids.extend(doc_ids)
-            lengths.append(len(doc_ids))
-        rows = np.repeat(np.arange(n, dtype=np.int32), lengths)
+        if self.name == "pairs":
+            rows, ids = self._pair_entries(cleaned)
+        else:
+            flat: list[int] = []
+            lengths = []
+            for doc in cleaned:
+                doc_ids = self._doc_ids(doc)
+                flat.extend(doc_ids)
+                lengths.append(len(doc_ids))
+            rows = np.repeat(np.arange(n, dtype=np.int32), lengths)
+            ids = np.asarray(flat, dtype=np.int32)
         ones = np.ones(len(ids), dtype=np.float32)
         # COO -> CSR sums the repeated (row, term) entries into term counts.
-        X = sp.csr_matrix((ones, (rows, np.asarray(ids, dtype=np.int32))), shape=(n, self.size))
+        X = sp.csr_matrix((ones, (rows, ids)), shape=(n, self.size))
         X.sum_duplicates()
         if self.sublinear:
             np.log(X.data, out=X.data)

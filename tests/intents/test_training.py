@@ -485,7 +485,13 @@ def test_fast_featuriser_matches_scikit_learn(classifier):
     from intents.text_cleaning import clean_text
 
     model = classifier._model
-    texts = [clean_text(t) for t in ["Where is my order #1042??", "refund refund refund", "", "x"]]
+    # Only the first pair_max_words (40) distinct words are paired: known words after 45
+    # unknown ones make no pair, known words before them do.
+    fillers = " ".join(f"qz{i:02d}" for i in range(45))
+    known = "where is my order refund cancel address"
+    raw = ["Where is my order #1042??", "refund refund refund", "", "x", "cancel"]
+    raw += [f"{fillers} {known}", f"{known} {fillers}", f"{known} {known} {known}"]
+    texts = [clean_text(t) for t in raw]
     reference = []
     for block, _ in model.blocks:
         vec = training._make_vectorizers(model.params)[block.name]
