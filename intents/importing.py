@@ -1,4 +1,4 @@
-"""Reading labelled examples from files: CSV with a header, or JSON Lines."""
+"""Reading labelled examples (or bare messages) from files: CSV with a header, or JSON Lines."""
 
 import csv
 import json
@@ -18,9 +18,10 @@ class LabelledRow:
 
 
 def read_labelled_file(
-    path: str | Path, *, text_column: str = "text", label_column: str = "intent"
+    path: str | Path, *, text_column: str = "text", label_column: str | None = "intent"
 ) -> list[LabelledRow]:
-    """Reads `text,intent` rows from a `.csv` or `.jsonl` file (by extension).
+    """Reads `text,intent` rows from a `.csv` or `.jsonl` file (by extension). With
+    ``label_column=None`` only the texts are read (messages to classify); their intent is "".
 
     Every problem names the file and the row, so a person can fix the file and run it again.
     """
@@ -37,34 +38,46 @@ def read_labelled_file(
     return rows
 
 
-def _clean_row(path: Path, number: int, text: object, intent: object) -> LabelledRow:
+def _clean_row(
+    path: Path, number: int, text: object, intent: object, labelled: bool = True
+) -> LabelledRow:
     if not isinstance(text, str) or not text.strip():
         raise ImportFileError(f"{path}, row {number}: the text is empty.")
+    if not labelled:
+        return LabelledRow(text=text.strip(), intent="", row=number)
     if not isinstance(intent, str) or not intent.strip():
         raise ImportFileError(f"{path}, row {number}: the intent is empty.")
     return LabelledRow(text=text.strip(), intent=intent.strip(), row=number)
 
 
-def _read_csv(path: Path, text_column: str, label_column: str) -> list[LabelledRow]:
+def _read_csv(path: Path, text_column: str, label_column: str | None) -> list[LabelledRow]:
     with path.open(newline="", encoding="utf-8-sig") as handle:
         reader = csv.DictReader(handle)
         header = reader.fieldnames or []
-        missing = [column for column in (text_column, label_column) if column not in header]
-        if missing:
+        needed = [text_column] if label_column is None else [text_column, label_column]
+        if any(column not in header for column in needed):
+            columns = " and ".join(repr(column) for column in needed)
             raise ImportFileError(
-                f"{path}: the header must name the columns {text_column!r} and {label_column!r}; "
+                f"{path}: the header must name the column{'s' * (len(needed) > 1)} {columns}; "
                 f"it has {', '.join(repr(name) for name in header) or 'no columns'}."
             )
+        labelled = label_column is not None
         try:
             return [
-                _clean_row(path, number, record.get(text_column), record.get(label_column))
+                _clean_row(
+                    path,
+                    number,
+                    record.get(text_column),
+                    record.get(label_column) if labelled else None,
+                    labelled,
+                )
                 for number, record in enumerate(reader, start=1)
             ]
         except csv.Error as error:
             raise ImportFileError(f"{path}, row {reader.line_num}: {error}.") from None
 
 
-def _read_jsonl(path: Path, text_column: str, label_column: str) -> list[LabelledRow]:
+def _read_jsonl(path: Path, text_column: str, label_column: str | None) -> list[LabelledRow]:
     rows = []
     with path.open(encoding="utf-8-sig") as handle:
         for number, line in enumerate(handle, start=1):
@@ -78,5 +91,7 @@ def _read_jsonl(path: Path, text_column: str, label_column: str) -> list[Labelle
                 ) from None
             if not isinstance(record, dict):
                 raise ImportFileError(f"{path}, line {number}: expected a JSON object.")
-            rows.append(_clean_row(path, number, record.get(text_column), record.get(label_column)))
+            labelled = label_column is not None
+            intent = record.get(label_column) if labelled else None
+            rows.append(_clean_row(path, number, record.get(text_column), intent, labelled))
     return rows

@@ -196,7 +196,12 @@ def model_version_activate(*, version_id: int) -> ModelVersion:
             f"Model version v{version.number} is {version.get_status_display().lower()}; "
             "only a trained version can be activated."
         )
-    load_model_version(version.id)
+    try:
+        load_model_version(version.id)
+    except training.ArtifactError as error:
+        raise ActivationError(
+            f"Model version v{version.number} cannot be activated: {error}"
+        ) from None
     ModelVersion.objects.select_for_update().filter(status=ModelVersion.Status.ACTIVE).update(
         status=ModelVersion.Status.RETIRED
     )

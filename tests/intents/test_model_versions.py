@@ -54,6 +54,42 @@ def test_train_with_activate_then_predict_prints_top_three(labelled_examples, ca
     assert len(lines[-3:]) == 3 and "get_refund" in lines[-3]
 
 
+def test_predict_a_file_classifies_every_message_in_one_batch(labelled_examples, tmp_path):
+    import csv
+
+    model_version_activate(version_id=_trained_version().id)
+    messages = tmp_path / "export.csv"
+    messages.write_text(
+        "message,id\n"
+        '"please refund order 5555, I want my money back",a\n'
+        '"Where is my parcel 1042? Tracking has not moved",b\n'
+        '"I need to cancel order 77 before it ships",c\n'
+    )
+    out = tmp_path / "predictions.csv"
+
+    call_command(
+        "intents_predict", "--file", str(messages), "--text-column", "message", "--out", str(out)
+    )
+
+    with out.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [row["row"] for row in rows] == ["1", "2", "3"]
+    assert [row["intent"] for row in rows] == ["get_refund", "track_order", "cancel_order"]
+    assert all(0 < float(row["confidence"]) <= 1 for row in rows)
+    assert rows[0]["second"] and rows[0]["second"] != "get_refund"
+
+
+def test_predict_a_file_names_the_missing_column(labelled_examples, tmp_path):
+    model_version_activate(version_id=_trained_version().id)
+    messages = tmp_path / "export.csv"
+    messages.write_text("body\nwhere is my order\n")
+
+    with pytest.raises(CommandError, match=r"export\.csv: the header must name the column 'text'"):
+        call_command("intents_predict", "--file", str(messages))
+    with pytest.raises(CommandError, match="either a message to classify or --file"):
+        call_command("intents_predict", "where is my order", "--file", str(messages))
+
+
 def test_predict_without_an_active_model_says_so(db):
     with pytest.raises(CommandError, match="No intent model is active yet"):
         call_command("intents_predict", "where is my order")
@@ -115,13 +151,11 @@ def test_a_failed_or_training_version_cannot_be_activated(db):
 
 
 def test_a_corrupt_artifact_is_never_activated(labelled_examples):
-    from intents.training import ArtifactError
-
     good = model_version_activate(version_id=_trained_version().id)
     corrupt = _trained_version()
     ModelVersion.objects.filter(pk=corrupt.pk).update(artifact=b"not a model")
 
-    with pytest.raises(ArtifactError):
+    with pytest.raises(ActivationError, match=f"v{corrupt.number} cannot be activated: The"):
         model_version_activate(version_id=corrupt.id)
 
     assert ModelVersion.objects.get(status=ModelVersion.Status.ACTIVE) == good
@@ -170,3 +204,24 @@ def test_classify_task_stores_one_prediction_per_message(labelled_examples):
 def test_classify_without_a_model_raises_a_clear_error(db):
     with pytest.raises(NoActiveModel):
         classify("hello")
+
+
+def test_admin_says_why_a_corrupt_version_cannot_be_activated(labelled_examples, client):
+    from django.contrib.auth import get_user_model
+
+    good = model_version_activate(version_id=_trained_version().id)
+    corrupt = _trained_version()
+    ModelVersion.objects.filter(pk=corrupt.pk).update(artifact=b"not a model")
+    admin_user = get_user_model().objects.create_superuser("lead", "lead@example.com", "pw")
+    client.force_login(admin_user)
+
+    response = client.post(
+        "/admin/intents/modelversion/",
+        {"action": "activate", "_selected_action": [corrupt.pk]},
+        follow=True,
+    )
+
+    assert response.status_code == 200
+    shown = [str(m) for m in response.context["messages"]]
+    assert any(f"v{corrupt.number} cannot be activated" in m for m in shown), shown
+    assert ModelVersion.objects.get(status=ModelVersion.Status.ACTIVE) == good

@@ -55,7 +55,8 @@ class Command(BaseCommand):
             model_version_activate(version_id=version.id)
             self.stdout.write(
                 f"Model v{version.number} is active "
-                f"(hold-out accuracy {version.metrics['accuracy']:.1%})."
+                f"(accuracy {version.metrics['accuracy']:.1%} in "
+                f"{version.metrics.get('protocol', 'held-out data')})."
             )
 
     def _fake_kustomer(self) -> str:

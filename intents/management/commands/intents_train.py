@@ -1,7 +1,12 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from intents.models import ModelVersion
-from intents.services import model_version_activate, model_version_create, model_version_train
+from intents.services import (
+    ActivationError,
+    model_version_activate,
+    model_version_create,
+    model_version_train,
+)
 
 
 class Command(BaseCommand):
@@ -21,7 +26,8 @@ class Command(BaseCommand):
         metrics = version.metrics
         self.stdout.write(
             f"v{version.number}: {version.training_size} examples, {metrics['n_labels']} intents; "
-            f"hold-out accuracy {metrics['accuracy']:.1%}, macro-F1 {metrics['macro_f1']:.1%}; "
+            f"accuracy {metrics['accuracy']:.1%}, macro-F1 {metrics['macro_f1']:.1%} "
+            f"({metrics.get('protocol', 'held-out data')}); "
             f"abstains below {metrics['threshold']:.2f} confidence, answering "
             f"{metrics['coverage']:.1%} of messages at {metrics['precision_at_threshold']:.1%} "
             "precision."
@@ -32,5 +38,8 @@ class Command(BaseCommand):
             + ", ".join(f"{name} {scores['f1']:.0%}" for name, scores in weakest)
         )
         if options["activate"]:
-            model_version_activate(version_id=version.id)
+            try:
+                model_version_activate(version_id=version.id)
+            except ActivationError as error:
+                raise CommandError(str(error)) from None
             self.stdout.write(self.style.SUCCESS(f"v{version.number} is now the active model."))
