@@ -5,6 +5,7 @@ Each process keeps the active model in memory and asks the database at most ever
 a newly activated version within seconds, without a restart and without a message bus.
 """
 
+import logging
 import threading
 import time
 from collections.abc import Sequence
@@ -15,6 +16,8 @@ from django.conf import settings
 from . import training
 from .models import ModelVersion
 from .selectors import active_model_version_id
+
+logger = logging.getLogger(__name__)
 
 
 class NoActiveModel(RuntimeError):
@@ -77,6 +80,16 @@ class ActiveModelCache:
 
 
 active_model = ActiveModelCache()
+
+
+def warm_up() -> None:
+    """Loads the active model (and its word vectors) now, so the first message or request
+    does not wait the two seconds that importing and loading take. A missing database or
+    model must not stop the process from starting: the next use tries again."""
+    try:
+        active_model.get()
+    except Exception:
+        logger.warning("could not load the active intent model at start-up", exc_info=True)
 
 
 def _require_model() -> LoadedModel:

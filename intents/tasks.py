@@ -1,12 +1,8 @@
-import logging
-
 from celery import shared_task
 from celery.signals import worker_process_init
 
 from . import services
-from .prediction import active_model, classify
-
-logger = logging.getLogger(__name__)
+from .prediction import classify, warm_up
 
 
 @shared_task(acks_late=True)
@@ -32,7 +28,4 @@ def classify_message(
 @worker_process_init.connect
 def _load_the_active_model(**_) -> None:
     """Each worker process loads the model when it starts, not on its first message."""
-    try:
-        active_model.get()
-    except Exception:  # a missing database or model must not stop the worker from starting
-        logger.warning("could not load the active intent model at start-up", exc_info=True)
+    warm_up()

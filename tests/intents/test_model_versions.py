@@ -225,3 +225,32 @@ def test_admin_says_why_a_corrupt_version_cannot_be_activated(labelled_examples,
     shown = [str(m) for m in response.context["messages"]]
     assert any(f"v{corrupt.number} cannot be activated" in m for m in shown), shown
     assert ModelVersion.objects.get(status=ModelVersion.Status.ACTIVE) == good
+
+
+def test_warm_up_loads_the_active_model_before_the_first_message(
+    labelled_examples, settings, django_assert_num_queries
+):
+    from intents.prediction import active_model, warm_up
+
+    version = model_version_activate(version_id=_trained_version().id)
+    active_model.clear()
+    settings.INTENT_MODEL_REFRESH_SECONDS = 60
+
+    warm_up()
+
+    with django_assert_num_queries(0):
+        assert classify("where is my order 1042").version_id == version.id
+
+
+def test_warm_up_does_not_stop_the_process_when_the_database_is_down(monkeypatch, caplog):
+    from django.db import OperationalError
+
+    from intents.prediction import active_model, warm_up
+
+    def database_down():
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(active_model, "get", database_down)
+    warm_up()
+
+    assert "could not load the active intent model at start-up" in caplog.text
