@@ -39,12 +39,14 @@ def read_labelled_file(
 
 
 def _clean_row(
-    path: Path, number: int, text: object, intent: object, labelled: bool = True
+    path: Path, number: int, record: dict, text_column: str, label_column: str | None
 ) -> LabelledRow:
+    text = record.get(text_column)
     if not isinstance(text, str) or not text.strip():
         raise ImportFileError(f"{path}, row {number}: the text is empty.")
-    if not labelled:
+    if label_column is None:
         return LabelledRow(text=text.strip(), intent="", row=number)
+    intent = record.get(label_column)
     if not isinstance(intent, str) or not intent.strip():
         raise ImportFileError(f"{path}, row {number}: the intent is empty.")
     return LabelledRow(text=text.strip(), intent=intent.strip(), row=number)
@@ -61,16 +63,9 @@ def _read_csv(path: Path, text_column: str, label_column: str | None) -> list[La
                 f"{path}: the header must name the column{'s' * (len(needed) > 1)} {columns}; "
                 f"it has {', '.join(repr(name) for name in header) or 'no columns'}."
             )
-        labelled = label_column is not None
         try:
             return [
-                _clean_row(
-                    path,
-                    number,
-                    record.get(text_column),
-                    record.get(label_column) if labelled else None,
-                    labelled,
-                )
+                _clean_row(path, number, record, text_column, label_column)
                 for number, record in enumerate(reader, start=1)
             ]
         except csv.Error as error:
@@ -91,7 +86,5 @@ def _read_jsonl(path: Path, text_column: str, label_column: str | None) -> list[
                 ) from None
             if not isinstance(record, dict):
                 raise ImportFileError(f"{path}, line {number}: expected a JSON object.")
-            labelled = label_column is not None
-            intent = record.get(label_column) if labelled else None
-            rows.append(_clean_row(path, number, record.get(text_column), intent, labelled))
+            rows.append(_clean_row(path, number, record, text_column, label_column))
     return rows

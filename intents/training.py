@@ -360,12 +360,8 @@ class _Block:
         flat: list[int] = []
         lengths = []
         for doc in cleaned:
-            seen: dict[str, None] = {}
-            for token in _TOKEN.findall(doc):
-                seen.setdefault(token[:prefix] if prefix else token, None)
-                if len(seen) >= max_words:
-                    break
-            known = sorted(index[w] for w in seen if w in index)
+            words = _pair_candidates(doc, prefix, max_words)
+            known = sorted(index[w] for w in words if w in index)
             flat.extend(known)
             lengths.append(len(known))
         words = np.asarray(flat, dtype=np.int64)
@@ -450,14 +446,20 @@ class _Block:
         return X
 
 
-def _pairs(text: str, prefix: int, max_words: int) -> list[str]:
-    """Unordered pairs ``a|b`` of the distinct (prefix-cut) words of a cleaned message."""
+def _pair_candidates(text: str, prefix: int, max_words: int) -> list[str]:
+    """The first ``max_words`` distinct (prefix-cut) words of a cleaned message: the words
+    that are paired."""
     seen: dict[str, None] = {}
     for token in _TOKEN.findall(text):
         seen.setdefault(token[:prefix] if prefix else token, None)
         if len(seen) >= max_words:
             break
-    words = sorted(seen)
+    return list(seen)
+
+
+def _pairs(text: str, prefix: int, max_words: int) -> list[str]:
+    """Unordered pairs ``a|b`` of the distinct (prefix-cut) words of a cleaned message."""
+    words = sorted(_pair_candidates(text, prefix, max_words))
     return [f"{a}|{b}" for i, a in enumerate(words) for b in words[i + 1 :]]
 
 
