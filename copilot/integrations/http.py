@@ -40,9 +40,9 @@ class PermanentError(IntegrationError):
 def tls_context() -> ssl.SSLContext:
     """The process's verifying TLS context, for every httpx client we build.
 
-    Building one loads the CA bundle, 20 to 50 ms of CPU, which each new client would otherwise pay:
-    a pipeline task or a card makes a Kustomer or Shopify client every time. A context can be
-    shared by any number of clients and threads.
+    Building one loads the CA bundle, 20 to 50 ms of CPU, which each new client would otherwise
+    pay: every pipeline task makes a Kustomer client. A context can be shared by any number of
+    clients and threads.
     """
     return httpx.create_ssl_context()
 

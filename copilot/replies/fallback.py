@@ -254,7 +254,6 @@ class _Corpus:
 
     model: TfIdf
     vectors: tuple[dict[str, float], ...]
-    languages: tuple[str, ...]  # "" where the text must tell (after filling)
     intents: tuple[str, ...]
 
 
@@ -271,7 +270,7 @@ def _corpus(candidates: tuple[Candidate, ...], catalog: tuple[tuple[str, str], .
         else _likely_intent(vector, catalog_vectors)
         for candidate, vector in zip(candidates, vectors, strict=True)
     )
-    return _Corpus(model, vectors, tuple(c.language for c in candidates), intents)
+    return _Corpus(model, vectors, intents)
 
 
 @dataclass(frozen=True)
@@ -325,7 +324,8 @@ def rank(
         text, facts_filled = fill_placeholders(candidate.text, values)
         if text is None:
             continue
-        candidate_language = corpus.languages[index] or detect_language(text, default="en")
+        # A candidate without a language ("") is told by its text, once filled in.
+        candidate_language = candidate.language or detect_language(text, default="en")
         # Language and facts break ties between relevant drafts; they make none relevant.
         score = relevance + FACT_BONUS * facts_filled
         score += LANGUAGE_BONUS if candidate_language == language else -OTHER_LANGUAGE_PENALTY

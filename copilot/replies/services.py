@@ -2,6 +2,7 @@
 
     drafts_generate_for_message(message_id=...)   # the pipeline, right after classification
     drafts_regenerate_request(message_id=...)     # the card's "new drafts" button
+    drafts_regenerate(message_id=..., generation=...)  # its task: the new set
     draft_feedback_record(draft_id=..., action="used" | "edited" | "dismissed" | "shown", ...)
 
 Making drafts never fails for the model's sake: with no model configured, or when it times out,
@@ -94,7 +95,7 @@ class _Kustomer:
     """Best-effort reads: after the first transient failure the rest are skipped (Kustomer is
     down or slow, and each try would cost a timeout and rate-limit budget). Reads may run in
     several threads at once (the client is thread-safe). The client is made on the first read:
-    with everything cached there is none, and making one (its TLS context) costs ~50 ms."""
+    with everything cached there is none, and Kustomer needs no configuration then."""
 
     def __init__(self, factory: Callable[[], KustomerClient], missing: list[str]) -> None:
         self.factory = factory
@@ -237,14 +238,13 @@ def reference_data_changed() -> None:
     cache.delete(_REFERENCE_VERSION_KEY)
 
 
-def _reference_data() -> _Reference:
+def _reference_data(version: str | None) -> _Reference:
     """Intents, policies and templates, kept in the process (three queries fewer per message)
-    until another process says they changed, or for _REFERENCE_SECONDS."""
+    until another process says they changed, or for _REFERENCE_SECONDS. ``version`` is the
+    shared version as read from the cache with the message's other keys (None: not set yet)."""
     global _reference
-    version = cache.get(_REFERENCE_VERSION_KEY)
     if version is None:
-        cache.add(_REFERENCE_VERSION_KEY, uuid.uuid4().hex, timeout=None)
-        version = cache.get(_REFERENCE_VERSION_KEY)
+        version = cache.get_or_set(_REFERENCE_VERSION_KEY, lambda: uuid.uuid4().hex, timeout=None)
     kept = _reference
     if kept is not None and kept[0] == version and time.monotonic() < kept[1]:
         return kept[2]
@@ -273,7 +273,10 @@ def context_gather(
     prediction = message.prediction
     intent = prediction.intent if prediction else ""
     best_guess = prediction.top[0][0] if prediction and prediction.top else ""
-    reference = _reference_data()
+    customer_key = _customer_key(message.customer_id)
+    # One round trip when warm.
+    cached = cache.get_many([_SHORTCUTS_KEY, customer_key, _REFERENCE_VERSION_KEY])
+    reference = _reference_data(cached.get(_REFERENCE_VERSION_KEY))
     descriptions = reference.descriptions
     catalog = {
         name: f"{name.replace('_', ' ')} {description}"
@@ -281,13 +284,7 @@ def context_gather(
     }
     guess = intent or best_guess
     missing: list[str] = []
-    earlier = getattr(message, "has_earlier", None)
-    if earlier is None:
-        earlier = _earlier_messages(
-            message.conversation_id, message.received_at, message.pk
-        ).exists()
-    customer_key = _customer_key(message.customer_id)
-    cached = cache.get_many([_SHORTCUTS_KEY, customer_key])  # one round trip when warm
+    earlier = message.has_earlier  # annotated by _generate, with the message's own query
     kustomer = _Kustomer(kustomer_factory, missing)
     try:
         # The shortcuts and the history are read beside the customer and then their orders
@@ -578,11 +575,6 @@ def drafts_generate_for_message(
     except Exception:
         logger.exception("could not make drafts for inbound message %s", message_id)
         return []
-    finally:
-        # Made or failed, the card may ask again (see drafts_regenerate_request). Never raises:
-        # the pipeline must not fail for the cache's sake either.
-        with contextlib.suppress(Exception):
-            cache.delete(regenerate_key(message_id, generation))
 
 
 def _existing(message_id: int, generation: int) -> list[Draft]:
@@ -632,6 +624,16 @@ def _generate(
         f" (fallback: {outcome.fallback_reason})" if outcome.fallback_reason else "",
     )
     return rows
+
+
+def drafts_regenerate(*, message_id: int, generation: int) -> list[Draft]:
+    """Makes the set of drafts the card asked for (drafts_regenerate_request)."""
+    try:
+        return drafts_generate_for_message(message_id=message_id, generation=generation)
+    finally:
+        # Made or failed, the card may ask again. Never raises for the cache's sake.
+        with contextlib.suppress(Exception):
+            cache.delete(regenerate_key(message_id, generation))
 
 
 def drafts_regenerate_request(*, message_id: int, requested_by: str = "") -> int:

@@ -7,4 +7,4 @@ from . import services
 def regenerate_drafts(message_id: int, generation: int) -> int:
     """Makes the new set of drafts the card asked for; safe to run twice (one set per
     generation). Never fails for a vendor's sake, so it has nothing to retry."""
-    return len(services.drafts_generate_for_message(message_id=message_id, generation=generation))
+    return len(services.drafts_regenerate(message_id=message_id, generation=generation))

@@ -14,7 +14,6 @@ deliveries leave from this process. The demo intent model is trained first.
 import argparse
 import json
 import os
-import statistics
 import sys
 import tempfile
 import time
@@ -31,6 +30,7 @@ from common import (
     free_port,
     gunicorn,
     manage,
+    median,
     percentile,
 )
 
@@ -257,7 +257,7 @@ def burst(arguments) -> dict:
         "most_requests_in_any_60s": most_in_window,
         "minutes": round(span_minutes, 2),
         "requests_per_whole_minute": whole_minutes,
-        "median_minute": statistics.median(whole_minutes) if whole_minutes else 0,
+        "median_minute": median(whole_minutes) if whole_minutes else 0,
         "throughput_per_minute": round(len(accepted) / span_minutes, 1) if span_minutes else 0,
         "throughput_share_of_limit": round(len(accepted) / span_minutes / arguments.org_limit, 3)
         if span_minutes
