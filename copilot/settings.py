@@ -166,16 +166,22 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 }
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {"intents.tasks.train_model_version": {"queue": "training"}}
+# Queued work (webhook events, messages, order actions, notes, training runs) is swept this often:
+# a task whose publish failed is queued at the next sweep, and an unfinished row with no task
+# queued or started for COPILOT_REQUEUE_AFTER_SECONDS (a task lost with Redis, or with a worker
+# killed mid-task) is queued again. Together they bound recovery after a fault to about 80 s.
+COPILOT_SWEEP_SECONDS = env.float("COPILOT_SWEEP_SECONDS", default=20.0)
+COPILOT_REQUEUE_AFTER_SECONDS = env.int("COPILOT_REQUEUE_AFTER_SECONDS", default=60)
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {
         "task": "copilot.tasks.record_worker_heartbeat",
         "schedule": env.float("COPILOT_HEARTBEAT_SECONDS", default=30.0),
     },
-    "inbox-requeue-lost": {
-        "task": "copilot.inbox.tasks.requeue_lost_messages",
-        "schedule": 60.0,
+    "sweep-queued-work": {
+        "task": "copilot.tasks.sweep_queued_work",
+        "schedule": COPILOT_SWEEP_SECONDS,
         # A sweep still queued when the next is due is dropped, not run late in a pile.
-        "options": {"expires": 55},
+        "options": {"expires": max(COPILOT_SWEEP_SECONDS - 1, 1)},
     },
 }
 

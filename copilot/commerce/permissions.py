@@ -5,27 +5,15 @@ The setting maps each action to a list of grants: `"*"` (every signed-in agent),
 allowed to nobody.
 """
 
-from dataclasses import dataclass, field
-
 from django.conf import settings
+
+from copilot.agents import Agent
 
 REFUND = "refund"
 CANCEL = "cancel"
 ADDRESS_UPDATE = "address_update"
 INVOICE_SEND = "invoice_send"
 ACTIONS = (REFUND, CANCEL, ADDRESS_UPDATE, INVOICE_SEND)
-
-
-@dataclass(frozen=True)
-class Agent:
-    """The Kustomer user acting from the card, as the card identified them."""
-
-    id: str
-    name: str
-    roles: frozenset[str] = field(default_factory=frozenset)
-
-    def grants(self) -> set[str]:
-        return {"*", f"user:{self.id}", *(f"role:{role}" for role in self.roles)}
 
 
 def agent_may(agent: Agent, action: str) -> bool:

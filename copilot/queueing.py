@@ -1,0 +1,165 @@
+"""One way to queue background work: after the transaction commits, and never lost.
+
+Every kind of queued work is a row that knows it is unfinished (a webhook event not processed
+yet, an order action queued, a note not written, a training run not started...). The row carries
+two fields, `needs_queueing` and `task_at` (see `QueuedWorkMixin`), and the kind is declared
+once as a `Work`:
+
+    ORDER_ACTION_EXECUTION = queueing.Work(
+        name="order action",
+        task="copilot.commerce.tasks.execute_order_action",
+        model=OrderAction,
+        unfinished=Q(status=OrderAction.Status.QUEUED),
+    )
+    queueing.register(ORDER_ACTION_EXECUTION)          # in the app's AppConfig.ready()
+
+    queueing.enqueue_on_commit(ORDER_ACTION_EXECUTION, action.pk)
+
+The task is published once the current transaction commits. When the broker refuses, the caller
+is not told (its work is stored: a webhook is still acknowledged, an agent's action still
+accepted); the row is marked `needs_queueing` and beat's sweep (`work_sweep`, every
+`COPILOT_SWEEP_SECONDS`) queues it at its next run. The sweep also queues again unfinished rows
+whose task has not been queued or started for `COPILOT_REQUEUE_AFTER_SECONDS`: tasks that Redis
+lost when it restarted empty, or that died with a worker killed mid-task. Every task is idempotent
+(it claims its row with a conditional update), so a task queued twice still acts once.
+"""
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from celery import current_app
+from celery.signals import task_prerun
+from django.conf import settings
+from django.db import models, transaction
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+from kombu.exceptions import OperationalError as KombuOperationalError
+from redis.exceptions import RedisError
+
+logger = logging.getLogger(__name__)
+
+# What a refused or unreachable broker raises at publish time.
+BROKER_ERRORS = (KombuOperationalError, RedisError, ConnectionError, TimeoutError)
+
+
+class QueuedWorkMixin(models.Model):
+    """The two fields every row of queued work carries."""
+
+    # Its task could not be queued (the broker was down): the sweep's next run queues it.
+    needs_queueing = models.BooleanField(default=False)
+    # When a task for it was last queued or started; an unfinished row with no task for
+    # COPILOT_REQUEUE_AFTER_SECONDS lost it, and the sweep queues it again.
+    task_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        abstract = True
+
+
+@dataclass(frozen=True)
+class Work:
+    """A kind of background work: which task runs it, on which rows, while they are unfinished.
+
+    The task takes the row's primary key, then `args(row)` if given (as extra positional
+    arguments). `available` narrows `unfinished` to rows the sweep may queue now (a message whose
+    lease a live worker holds is unfinished but not available). `lost_after` overrides
+    COPILOT_REQUEUE_AFTER_SECONDS for work whose task legitimately runs longer (training).
+    """
+
+    name: str
+    task: str
+    model: type[models.Model]
+    unfinished: Q
+    available: Callable[[], Q] | None = None
+    extra_args: tuple[str, ...] = ()
+    lost_after: timedelta | None = None
+
+    def requeue_after(self) -> timedelta:
+        return self.lost_after or timedelta(seconds=settings.COPILOT_REQUEUE_AFTER_SECONDS)
+
+    def args(self, pk, row_values: dict | None = None) -> tuple:
+        return (pk, *((row_values or {}).get(name) for name in self.extra_args))
+
+
+_registry: dict[str, Work] = {}
+
+
+def register(work: Work) -> Work:
+    """Declares a kind of work to the sweep; registering the same task again replaces it."""
+    _registry[work.task] = work
+    return work
+
+
+def registered() -> list[Work]:
+    return list(_registry.values())
+
+
+def _publish(work: Work, args: tuple) -> bool:
+    """Publishes one task now; False (and the row marked for the sweep) when the broker refuses."""
+    try:
+        current_app.send_task(work.task, args=args)
+    except BROKER_ERRORS as error:
+        work.model.objects.filter(pk=args[0]).update(needs_queueing=True)
+        # The row id and the task name only: never anything of a customer's content.
+        logger.warning(
+            "%s %s is stored but its task could not be queued (%s); the sweep will queue it",
+            work.name,
+            args[0],
+            type(error).__name__,
+        )
+        return False
+    return True
+
+
+def enqueue_on_commit(work: Work, pk, *extra_args) -> None:
+    """Queues `work`'s task for row `pk` once the current transaction commits (at once outside
+    a transaction). Never raises for the broker's sake: a refused publish leaves the row for the
+    sweep."""
+    args = (pk, *extra_args)
+    if current_app.conf.task_always_eager:
+        # In process (the embedded default, most tests): run it after commit, as a worker would.
+        transaction.on_commit(lambda: current_app.tasks[work.task].apply(args=args), robust=True)
+        return
+    transaction.on_commit(lambda: _publish(work, args))
+
+
+def work_sweep(*, limit: int = 500) -> dict[str, int]:
+    """Queues every unfinished row whose task was not queued or was lost; returns how many of
+    each kind. Safe to run from several processes at once (rows are locked, skipped if taken)."""
+    now = timezone.now()
+    queued: dict[str, int] = {}
+    for work in registered():
+        rows = work.model.objects.filter(work.unfinished)
+        if work.available is not None:
+            rows = rows.filter(work.available())
+        due = rows.filter(Q(needs_queueing=True) | Q(task_at__lt=now - work.requeue_after()))
+        publish = _take(due, work=work, now=now, limit=limit)
+        for args in publish:
+            _publish(work, args)
+        if publish:
+            queued[work.name] = len(publish)
+    return queued
+
+
+def _take(due: QuerySet, *, work: Work, now, limit: int) -> list[tuple]:
+    with transaction.atomic():
+        values = list(
+            due.order_by("task_at")
+            .select_for_update(skip_locked=True)
+            .values("pk", *work.extra_args)[:limit]
+        )
+        work.model.objects.filter(pk__in=[row["pk"] for row in values]).update(
+            task_at=now, needs_queueing=False
+        )
+    return [work.args(row["pk"], row) for row in values]
+
+
+@task_prerun.connect
+def _task_started(sender=None, args=None, **_) -> None:
+    """A registered task that starts marks its row, so the sweep does not queue it again while
+    it runs."""
+    work = _registry.get(getattr(sender, "name", ""))
+    if work is None or not args or getattr(sender.request, "is_eager", False):
+        return
+    work.model.objects.filter(pk=args[0]).update(task_at=timezone.now())
