@@ -7,14 +7,14 @@ from celery import shared_task
 
 from copilot.integrations.http import PermanentError, RateLimited, TransientError, backoff_seconds
 
-from . import services
+from . import services, webhooks
 
 logger = logging.getLogger(__name__)
 
 
 @shared_task(acks_late=True)
 def process_webhook_event(event_id: int) -> None:
-    services.webhook_event_process(event_id=event_id)
+    webhooks.webhook_event_process(event_id=event_id)
 
 
 @shared_task(bind=True, acks_late=True, max_retries=5)

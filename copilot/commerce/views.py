@@ -18,7 +18,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from . import services
+from . import webhooks
 
 logger = logging.getLogger(__name__)
 
@@ -80,7 +80,7 @@ def shopify_webhook(request: HttpRequest) -> JsonResponse:
     if not isinstance(payload, dict):
         return JsonResponse({"error": "body is not a JSON object"}, status=400)
 
-    event, created = services.webhook_event_receive(
+    event, created = webhooks.webhook_event_receive(
         webhook_id=webhook_id,
         topic=topic,
         shop_domain=shop_domain,

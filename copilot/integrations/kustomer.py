@@ -260,6 +260,12 @@ def reset_seconds(value: str | None, *, now: float | None = None) -> float | Non
     return max(0.0, number)
 
 
+def is_duplicate(error: PermanentError) -> bool:
+    """Kustomer's answer to a create whose `externalId` is taken: an earlier attempt wrote it."""
+    text = str(error).lower()
+    return error.status in (400, 409) and ("duplicate" in text or "already exists" in text)
+
+
 class KustomerClient:
     def __init__(
         self,
@@ -457,6 +463,25 @@ class KustomerClient:
             customer_id=customer_id,
         )
         return Note.from_resource(self._data(payload))
+
+    def write_note(
+        self, conversation_id: str, *, body: str, external_id: str, customer_id: str | None = None
+    ) -> str:
+        """Writes an internal note once per `external_id`; returns its id, or "" when an earlier
+        attempt already wrote it (Kustomer refuses the externalId as a duplicate).
+
+        The one way the copilot writes notes (intent notes and order-action notes alike), so a
+        retried write is never doubled. `RateLimited`, other transient and permanent errors are
+        raised as `create_note` raises them.
+        """
+        try:
+            return self.create_note(
+                conversation_id, body=body, external_id=external_id, customer_id=customer_id
+            ).id
+        except PermanentError as error:
+            if is_duplicate(error):
+                return ""
+            raise
 
     def create_kobject(
         self,
