@@ -4,8 +4,9 @@ from django.db import IntegrityError, connections, router, transaction
 from django.db.models import Model
 
 
-def insert_unless_exists(model: type[Model], *, unique_field: str, **values) -> int | None:
-    """Inserts one row and returns its primary key, or None if `unique_field` already holds it.
+def insert_unless_exists(model: type[Model], *, unique_field: str | None, **values) -> int | None:
+    """Inserts one row and returns its primary key, or None if `unique_field` already holds it
+    (with `unique_field=None`: if any unique constraint of the table refuses it).
 
     One `INSERT … ON CONFLICT DO NOTHING RETURNING` statement: no savepoint and no second query,
     which `create()` inside `try/except IntegrityError` needs. Field defaults, `auto_now_add` and
@@ -13,7 +14,7 @@ def insert_unless_exists(model: type[Model], *, unique_field: str, **values) -> 
     before 3.35) take the `create()` way.
     """
     meta = model._meta
-    if not meta.get_field(unique_field).unique:
+    if unique_field is not None and not meta.get_field(unique_field).unique:
         raise ValueError(f"{meta.label}.{unique_field} is not unique")
     connection = connections[router.db_for_write(model)]
     if not connection.features.can_return_columns_from_insert:
@@ -29,12 +30,13 @@ def insert_unless_exists(model: type[Model], *, unique_field: str, **values) -> 
     params = [
         field.get_db_prep_save(field.pre_save(instance, True), connection) for field in fields
     ]
+    conflict = f"({quote(meta.get_field(unique_field).column)})" if unique_field else ""
     # Only quoted identifiers from the model's metadata are interpolated; values are parameters.
     sql = (
         f"INSERT INTO {quote(meta.db_table)} "  # noqa: S608
         f"({', '.join(quote(field.column) for field in fields)}) "
         f"VALUES ({', '.join(['%s'] * len(fields))}) "
-        f"ON CONFLICT ({quote(meta.get_field(unique_field).column)}) DO NOTHING "
+        f"ON CONFLICT {conflict} DO NOTHING "
         f"RETURNING {quote(meta.pk.column)}"
     )
     with connection.cursor() as cursor:

@@ -74,6 +74,9 @@ class Work:
     available: Callable[[], Q] | None = None
     extra_args: tuple[str, ...] = ()
     lost_after: timedelta | None = None
+    # Run by the sweep before it queues anything: fails the rows that waited too long for a
+    # person to look at instead (returns how many).
+    expire: Callable[[], int] | None = None
 
     def requeue_after(self) -> timedelta:
         return self.lost_after or timedelta(seconds=settings.COPILOT_REQUEUE_AFTER_SECONDS)
@@ -112,6 +115,13 @@ def _publish(work: Work, args: tuple) -> bool:
     return True
 
 
+def _task(name: str):
+    if name not in current_app.tasks:
+        # Tasks modules are imported lazily outside a worker.
+        current_app.loader.import_default_modules()
+    return current_app.tasks[name]
+
+
 def enqueue_on_commit(work: Work, pk, *extra_args) -> None:
     """Queues `work`'s task for row `pk` once the current transaction commits (at once outside
     a transaction). Never raises for the broker's sake: a refused publish leaves the row for the
@@ -119,7 +129,8 @@ def enqueue_on_commit(work: Work, pk, *extra_args) -> None:
     args = (pk, *extra_args)
     if current_app.conf.task_always_eager:
         # In process (the embedded default, most tests): run it after commit, as a worker would.
-        transaction.on_commit(lambda: current_app.tasks[work.task].apply(args=args), robust=True)
+        # A failure is kept in the eager result (or raised, with CELERY_TASK_EAGER_PROPAGATES).
+        transaction.on_commit(lambda: _task(work.task).apply(args=args))
         return
     transaction.on_commit(lambda: _publish(work, args))
 
@@ -130,6 +141,8 @@ def work_sweep(*, limit: int = 500) -> dict[str, int]:
     now = timezone.now()
     queued: dict[str, int] = {}
     for work in registered():
+        if work.expire is not None:
+            work.expire()
         rows = work.model.objects.filter(work.unfinished)
         if work.available is not None:
             rows = rows.filter(work.available())

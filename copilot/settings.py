@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "csp",
     "copilot",
+    "copilot.webhooks",
     "copilot.inbox",
     "copilot.commerce",
     "copilot.sandbox_shopify",
@@ -185,6 +186,14 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# --- Webhooks ----------------------------------------------------------------------------------
+# Every vendor that sends us webhooks, through the one intake (copilot.webhooks): how it signs,
+# where its event id is and what each topic does live in its own module.
+COPILOT_WEBHOOK_VENDORS = {
+    "kustomer": "copilot.inbox.webhooks.KUSTOMER",
+    "shopify": "copilot.commerce.webhooks.SHOPIFY",
+}
+
 # --- Kustomer ----------------------------------------------------------------------------------
 COPILOT_PUBLIC_URL = env.str("COPILOT_PUBLIC_URL", default="http://127.0.0.1:8000").rstrip("/")
 KUSTOMER_API_BASE_URL = env.str(
@@ -234,6 +243,9 @@ SHOPIFY_WEBHOOK_SECRET = [s for s in env.list("SHOPIFY_WEBHOOK_SECRET", default=
     ["demo-shopify-webhook-secret"] if DEMO_MODE else []
 )
 SHOPIFY_WEBHOOK_MAX_BYTES = env.int("SHOPIFY_WEBHOOK_MAX_BYTES", default=1024 * 1024)
+# A delivery whose X-Shopify-Triggered-At is older than this is refused as a replay. Shopify retries
+# a failed delivery for 4 hours, so the window is a little longer.
+SHOPIFY_WEBHOOK_MAX_AGE_SECONDS = env.int("SHOPIFY_WEBHOOK_MAX_AGE_SECONDS", default=5 * 3600)
 # Where Shopify should send webhooks (registered when a store is connected).
 SHOPIFY_WEBHOOK_URL = (
     env.str("SHOPIFY_WEBHOOK_URL", default="") or f"{COPILOT_PUBLIC_URL}/shopify/webhooks/"

@@ -3,13 +3,14 @@ from django.contrib import admin
 from django.urls import include, path
 
 from . import views
-from .inbox.views import kustomer_webhook
+from .webhooks.services import vendors
+from .webhooks.views import webhook_intake
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
-    path("kustomer/webhooks/", kustomer_webhook, name="kustomer-webhook"),
-    path("shopify/webhooks/", include("copilot.commerce.urls")),
+    path("kustomer/webhooks/", webhook_intake(vendors()["kustomer"]), name="kustomer-webhook"),
+    path("shopify/webhooks/", webhook_intake(vendors()["shopify"]), name="shopify-webhook"),
     path("admin/", admin.site.urls),
 ]
 

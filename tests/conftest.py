@@ -33,3 +33,36 @@ def _clear_cache():
     yield
     with contextlib.suppress(Exception):  # a test may have pointed the cache at a stopped Redis
         cache.clear()
+
+
+class Broker:
+    """The Celery broker as publishers see it: records what is published instead of running it,
+    and refuses while `down` is set, as Redis does when it is stopped."""
+
+    def __init__(self) -> None:
+        self.published: list[tuple[str, tuple]] = []
+        self.down = False
+
+    def send_task(self, name, args=(), **_):
+        if self.down:
+            from kombu.exceptions import OperationalError
+
+            raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+        self.published.append((name, tuple(args)))
+
+    def tasks(self, name: str) -> list[tuple]:
+        return [args for task, args in self.published if task == name]
+
+
+@pytest.fixture
+def broker(monkeypatch):
+    """Queued work is published to a recording broker instead of running in process."""
+    from copilot.celery import app
+
+    broker = Broker()
+    # Celery's settings object cannot be monkeypatched (it cannot delete what it did not set).
+    eager = app.conf.task_always_eager
+    app.conf.task_always_eager = False
+    monkeypatch.setattr("copilot.queueing.current_app.send_task", broker.send_task)
+    yield broker
+    app.conf.task_always_eager = eager

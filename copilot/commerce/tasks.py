@@ -7,14 +7,9 @@ from celery import shared_task
 
 from copilot.integrations.http import PermanentError, RateLimited, TransientError, backoff_seconds
 
-from . import services, webhooks
+from . import services
 
 logger = logging.getLogger(__name__)
-
-
-@shared_task(acks_late=True)
-def process_webhook_event(event_id: int) -> None:
-    webhooks.webhook_event_process(event_id=event_id)
 
 
 @shared_task(bind=True, acks_late=True, max_retries=5)

@@ -1,93 +1,169 @@
-"""Shopify's webhooks: what we keep of each topic and what it does (the intake is shared)."""
+"""Shopify's webhooks, as the shared intake sees them (`copilot.webhooks`).
 
-from django.db import IntegrityError, transaction
+Shopify signs only the body (base64 HMAC-SHA256 in `X-Shopify-Hmac-Sha256`): the topic, shop and
+webhook id headers are not covered. So a captured body can do no more than the event it came
+from: the topic must fit the body (an order's id and shape, a refund's order, the shop that is
+uninstalled), the shop header must match what the body says where it says it, a delivery older
+than SHOPIFY_WEBHOOK_MAX_AGE_SECONDS is refused, the same body under a new webhook id is a
+duplicate, and an uninstall is confirmed with Shopify before the store is disconnected.
+"""
+
+import base64
+from collections.abc import Mapping
+from datetime import timedelta
+
+from django.conf import settings
 from django.utils import timezone
 
+from copilot.integrations.http import IntegrationError, TransientError
+from copilot.integrations.shopify import ShopifyAuthError
+from copilot.webhooks import intake
+from copilot.webhooks.intake import Delivery, PayloadError, Receipt, Vendor
+from copilot.webhooks.models import WebhookEvent
+from copilot.webhooks.services import webhook_event_queue
+
 from . import order_cache
-from .models import Store, WebhookEvent
-from .services import _normalize_domain, store_disconnect
+from .models import Store
+from .services import _normalize_domain, store_disconnect, store_token_check
 
-HANDLED_TOPICS = {
-    "orders/create",
-    "orders/updated",
-    "orders/cancelled",
-    "refunds/create",
-    "app/uninstalled",
-}
+ORDER_TOPICS = {"orders/create", "orders/updated", "orders/cancelled"}
+REFUND_CREATE = "refunds/create"
+APP_UNINSTALLED = "app/uninstalled"
+HANDLED_TOPICS = {*ORDER_TOPICS, REFUND_CREATE, APP_UNINSTALLED}
 
 
-def _webhook_data(topic: str, payload: dict) -> dict:
-    """What processing needs from a webhook body, and nothing more."""
-    if topic.startswith("orders/"):
-        customer = payload.get("customer") if isinstance(payload.get("customer"), dict) else {}
-        emails = {
-            str(value).strip().lower()
-            for value in (payload.get("email"), payload.get("contact_email"), customer.get("email"))
-            if value
-        }
-        return {"order_id": str(payload.get("id") or ""), "emails": sorted(emails)}
-    if topic == "refunds/create":
-        return {"order_id": str(payload.get("order_id") or "")}
+def _legacy_id(payload: dict, key: str, *, what: str) -> str:
+    value = payload.get(key)
+    if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).isdigit():
+        raise PayloadError(f"The body does not fit its topic: {what} has no numeric `{key}`.")
+    return str(value)
+
+
+def _order_data(payload: dict) -> dict:
+    order_id = _legacy_id(payload, "id", what="the order")
+    if not isinstance(payload.get("line_items"), list):
+        raise PayloadError("The body does not fit its topic: the order has no `line_items`.")
+    customer = intake.mapping(payload.get("customer"))
+    emails = {
+        intake.text_field(value).strip().lower()
+        for value in (payload.get("email"), payload.get("contact_email"), customer.get("email"))
+    }
+    return {"order_id": order_id, "emails": sorted(email for email in emails if email)}
+
+
+def _refund_data(payload: dict) -> dict:
+    _legacy_id(payload, "id", what="the refund")
+    return {"order_id": _legacy_id(payload, "order_id", what="the refund")}
+
+
+def _uninstall_data(payload: dict, shop_domain: str) -> dict:
+    domain = payload.get("myshopify_domain")
+    if not isinstance(domain, str) or not domain:
+        raise PayloadError("The body does not fit its topic: the shop has no `myshopify_domain`.")
+    if _normalize_domain(domain) != shop_domain:
+        raise PayloadError("The body is about another shop than X-Shopify-Shop-Domain names.")
     return {}
 
 
-def webhook_event_receive(
-    *,
-    webhook_id: str,
-    topic: str,
-    shop_domain: str,
-    payload: dict,
-    api_version: str = "",
-    triggered_at=None,
-) -> tuple[WebhookEvent, bool]:
-    """Records a verified delivery once; returns (event, created). A new event of a topic we
-    handle is processed after commit; others are kept as ignored."""
-    handled = topic in HANDLED_TOPICS
-    try:
-        with transaction.atomic():
-            event = WebhookEvent.objects.create(
-                source="shopify",
-                external_id=webhook_id,
-                topic=topic,
-                shop_domain=_normalize_domain(shop_domain),
-                api_version=api_version[:16],
-                triggered_at=triggered_at,
-                data=_webhook_data(topic, payload) if handled else {},
-                status=WebhookEvent.Status.RECEIVED if handled else WebhookEvent.Status.IGNORED,
-                detail="" if handled else "topic not handled",
-            )
-    except IntegrityError:
-        return WebhookEvent.objects.get(source="shopify", external_id=webhook_id), False
-    if handled:
-        from .tasks import process_webhook_event
+class ShopifyWebhooks(Vendor):
+    source = "shopify"
+    signature_header = "X-Shopify-Hmac-Sha256"
 
-        transaction.on_commit(lambda: process_webhook_event.delay(event.pk))
-    return event, True
+    def max_bytes(self) -> int:
+        return settings.SHOPIFY_WEBHOOK_MAX_BYTES
 
+    def secrets(self) -> list[str]:
+        return list(settings.SHOPIFY_WEBHOOK_SECRET)
 
-def webhook_event_process(*, event_id: int) -> None:
-    """Drops the cached orders a webhook says changed; app/uninstalled disconnects the store.
-    Safe to run twice."""
-    event = WebhookEvent.objects.get(pk=event_id)
-    if event.status != WebhookEvent.Status.RECEIVED:
-        return
-    store = Store.objects.filter(shop_domain=event.shop_domain).first()
-    status, detail = WebhookEvent.Status.PROCESSED, ""
-    if store is None:
-        status, detail = WebhookEvent.Status.IGNORED, "no store with this domain"
-    elif event.topic == "app/uninstalled":
-        store_disconnect(
-            store_id=store.pk,
-            status=Store.Status.UNINSTALLED,
-            detail="The app was uninstalled in Shopify.",
+    def expected_signature(self, secret: bytes, body: bytes) -> bytes:
+        return base64.b64encode(intake.hmac_sha256(secret, body))
+
+    def parse(self, body: bytes, headers: Mapping[str, str]) -> Delivery:
+        topic = intake.identifier(
+            headers.get("X-Shopify-Topic", "").lower(), what="X-Shopify-Topic header", max_length=64
         )
-    elif event.topic.startswith("orders/"):
-        for email in event.data.get("emails") or ():
-            order_cache.drop(store, email)
-    elif event.topic == "refunds/create":
-        email = order_cache.email_for_order(store, event.data.get("order_id") or "")
-        if email:
-            order_cache.drop(store, email)
-    WebhookEvent.objects.filter(pk=event.pk).update(
-        status=status, detail=detail, processed_at=timezone.now()
+        shop_domain = _normalize_domain(
+            intake.identifier(
+                headers.get("X-Shopify-Shop-Domain", ""),
+                what="X-Shopify-Shop-Domain header",
+                max_length=255,
+            )
+        )
+        webhook_id = intake.identifier(
+            headers.get("X-Shopify-Webhook-Id") or headers.get("X-Shopify-Event-Id") or "",
+            what="X-Shopify-Webhook-Id header",
+            max_length=255,
+        )
+        triggered_at = intake.parse_time(headers.get("X-Shopify-Triggered-At", ""))
+        max_age = timedelta(seconds=settings.SHOPIFY_WEBHOOK_MAX_AGE_SECONDS)
+        if triggered_at is not None and triggered_at < timezone.now() - max_age:
+            raise PayloadError(
+                "The delivery was triggered more than "
+                f"{settings.SHOPIFY_WEBHOOK_MAX_AGE_SECONDS} seconds ago: it is refused as a "
+                "replay."
+            )
+        payload = intake.json_object(body)
+        delivery = {
+            "external_id": webhook_id,
+            "topic": topic,
+            "account": shop_domain,
+            "triggered_at": triggered_at,
+            "body_sha256": intake.body_fingerprint(topic, body),
+        }
+        if topic in ORDER_TOPICS:
+            return Delivery(**delivery, data=_order_data(payload))
+        if topic == REFUND_CREATE:
+            return Delivery(**delivery, data=_refund_data(payload))
+        if topic == APP_UNINSTALLED:
+            return Delivery(**delivery, data=_uninstall_data(payload, shop_domain))
+        return Delivery(**delivery, ignore_reason="topic not handled")
+
+    def accept(self, event_id: int, delivery: Delivery) -> Receipt:
+        return webhook_event_queue(event_id=event_id)
+
+    def process(self, event: WebhookEvent) -> tuple[str, str]:
+        """Drops the cached orders the event says changed; app/uninstalled disconnects the store
+        once Shopify confirms the token no longer works."""
+        store = Store.objects.filter(shop_domain=event.account).first()
+        if store is None:
+            return WebhookEvent.Status.IGNORED, "no store with this domain"
+        if event.topic == APP_UNINSTALLED:
+            return _uninstall(store)
+        if event.topic in ORDER_TOPICS:
+            for email in event.data.get("emails") or ():
+                order_cache.drop(store, email)
+        elif event.topic == REFUND_CREATE:
+            email = order_cache.email_for_order(store, event.data.get("order_id") or "")
+            if email:
+                order_cache.drop(store, email)
+        return WebhookEvent.Status.PROCESSED, ""
+
+
+def _uninstall(store: Store) -> tuple[str, str]:
+    if store.access_token_encrypted:
+        try:
+            store_token_check(
+                shop_domain=store.shop_domain,
+                access_token=store.access_token,
+                api_base_url=store.api_base_url,
+            )
+        except ShopifyAuthError:
+            pass  # the token is refused: the app is really gone
+        except TransientError:
+            raise
+        except IntegrationError as error:
+            return WebhookEvent.Status.FAILED, f"Could not confirm the uninstall: {error}"
+        else:
+            return (
+                WebhookEvent.Status.IGNORED,
+                "Shopify still accepts the store's token, so the app is installed: not applied.",
+            )
+    store_disconnect(
+        store_id=store.pk,
+        status=Store.Status.UNINSTALLED,
+        detail="The app was uninstalled in Shopify.",
     )
+    return WebhookEvent.Status.PROCESSED, ""
+
+
+SHOPIFY = ShopifyWebhooks()

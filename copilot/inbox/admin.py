@@ -1,20 +1,7 @@
 from django.contrib import admin
 
-from .models import InboundMessage, KustomerEvent
+from .models import InboundMessage
 from .services import inbound_message_retry
-
-
-@admin.register(KustomerEvent)
-class KustomerEventAdmin(admin.ModelAdmin):
-    list_display = ["received_at", "name", "event_id", "status", "ignore_reason"]
-    list_filter = ["status", "name"]
-    search_fields = ["event_id"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(InboundMessage)

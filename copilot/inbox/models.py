@@ -1,29 +1,9 @@
 from django.db import models
-from django.utils import timezone
+
+from copilot.queueing import QueuedWorkMixin
 
 
-class KustomerEvent(models.Model):
-    """Every webhook delivery we accepted, once (Kustomer delivers at least once)."""
-
-    class Status(models.TextChoices):
-        ACCEPTED = "accepted", "Accepted"
-        IGNORED = "ignored", "Ignored"
-
-    event_id = models.CharField(max_length=100, unique=True)
-    name = models.CharField(max_length=100)
-    status = models.CharField(max_length=10, choices=Status.choices)
-    ignore_reason = models.CharField(max_length=255, blank=True)
-    payload = models.JSONField()
-    received_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["-received_at"]
-
-    def __str__(self) -> str:
-        return f"{self.name} {self.event_id}"
-
-
-class InboundMessage(models.Model):
+class InboundMessage(QueuedWorkMixin):
     """A customer's message and the state of each step of its pipeline, for all to see."""
 
     class Status(models.TextChoices):
@@ -46,7 +26,7 @@ class InboundMessage(models.Model):
     channel = models.CharField(max_length=40, blank=True)
     text = models.TextField()
     sent_at = models.DateTimeField(null=True, blank=True)
-    event = models.ForeignKey(KustomerEvent, null=True, on_delete=models.SET_NULL)
+    event = models.ForeignKey("webhooks.WebhookEvent", null=True, on_delete=models.SET_NULL)
 
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.RECEIVED)
     failure_reason = models.TextField(blank=True)
@@ -59,11 +39,6 @@ class InboundMessage(models.Model):
     note_state = models.CharField(max_length=10, choices=Step.choices, default=Step.PENDING)
     note_id = models.CharField(max_length=64, blank=True)
     tag_state = models.CharField(max_length=10, choices=Step.choices, default=Step.PENDING)
-    # When a task for it was last queued or started. An unfinished message with no task for
-    # INBOX_REQUEUE_AFTER_SECONDS lost it (Redis restarted empty, say): the sweep queues it again.
-    task_at = models.DateTimeField(default=timezone.now)
-    # Its task could not be queued (the broker was down): the sweep's next run queues it.
-    needs_queueing = models.BooleanField(default=False)
     # Only one worker works on a message at a time: it holds the lease until it finishes.
     lease_until = models.DateTimeField(null=True, blank=True)
 

@@ -1,71 +1,117 @@
-"""Kustomer's outbound webhooks: signature check and the parts of the payload we use.
+"""Kustomer's outbound webhooks, as the shared intake sees them (`copilot.webhooks`).
 
-The signature is the lowercase hex HMAC-SHA256 of the raw body keyed with the webhook's token;
-it is checked before the body is parsed.
+Kustomer signs the raw body (lowercase hex HMAC-SHA256 keyed with the webhook's token). Only the
+signed body is trusted: the event's id and name, and the message, come from it, never from the
+`X-Kustomer-Webhook-Event` header. A `kustomer.message.create` from the customer becomes an
+`InboundMessage` in the same transaction as the event, and its pipeline is queued after commit.
 """
 
-import hashlib
-import hmac
-import json
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 
-from copilot.integrations.kustomer import Message
+from django.conf import settings
+
+from copilot.webhooks import intake
+from copilot.webhooks.intake import Delivery, PayloadError, Receipt, Vendor
 
 MESSAGE_CREATE = "kustomer.message.create"
-
-
-class WebhookPayloadError(ValueError):
-    """The body is not a Kustomer event we can use; the message says why."""
-
-
-def signature_is_valid(raw_body: bytes, signature: str, secrets: list[str]) -> bool:
-    """True when any of the secrets (two during a rotation) signed this exact body."""
-    if not signature or not secrets:
-        return False
-    presented = signature.strip().lower().encode()
-    valid = False
-    for secret in secrets:
-        expected = hmac.new(secret.encode(), raw_body, hashlib.sha256).hexdigest().encode()
-        # Every secret is compared, in constant time, so timing says nothing about which matched.
-        valid |= hmac.compare_digest(expected, presented)
-    return valid
+# Kept whole up to here: a longer message is cut, not refused.
+MESSAGE_MAX_CHARACTERS = 20000
 
 
 @dataclass(frozen=True)
-class Event:
+class WebhookMessage:
+    """The parts of a customer's message the pipeline needs, cleaned for storage."""
+
     id: str
-    name: str
-    payload: dict
+    conversation_id: str
+    customer_id: str
+    channel: str
+    text: str
+    sent_at: datetime | None
 
 
-def parse_event(raw_body: bytes) -> Event:
-    try:
-        payload = json.loads(raw_body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise WebhookPayloadError(f"The body is not valid JSON: {error}.") from None
-    if not isinstance(payload, dict):
-        raise WebhookPayloadError("The body must be a JSON object.")
-    event_id, name = payload.get("id"), payload.get("name")
-    if not isinstance(event_id, str) or not event_id:
-        raise WebhookPayloadError("The event has no `id`.")
-    if not isinstance(name, str) or not name:
-        raise WebhookPayloadError("The event has no `name`.")
-    return Event(id=event_id, name=name, payload=payload)
+def _relationship_id(resource: dict, name: str) -> str:
+    related = intake.mapping(intake.mapping(resource.get("relationships")).get(name))
+    return intake.identifier(
+        intake.mapping(related.get("data")).get("id"),
+        what=f"{name} id (`data.relationships.{name}.data.id`)",
+        max_length=64,
+    )
 
 
-def message_from_event(event: Event) -> Message:
-    """The message of a `kustomer.message.create` event, or a reason it cannot be used.
+def message_from_data(data: dict) -> WebhookMessage | str:
+    """The message of a `kustomer.message.create` event's `data` (the message resource, in the
+    REST API's shape), or why it is not one to classify. `PayloadError` when it is unusable."""
+    message_id = intake.identifier(data.get("id"), what="message id (`data.id`)", max_length=64)
+    attributes = data.get("attributes")
+    if not isinstance(attributes, dict):
+        raise PayloadError("The event has no `data.attributes`.")
+    if attributes.get("direction") != "in":
+        return "not from the customer (direction is not 'in')"
+    meta = intake.mapping(attributes.get("meta"))
+    subject = intake.text_field(meta.get("subject")).strip()
+    # Kustomer always sends `preview`; a full `body` is not documented, so it is used when there.
+    content = intake.text_field(attributes.get("body")) or intake.text_field(
+        attributes.get("preview")
+    )
+    # An email's subject goes in front, since it often says the most.
+    text = f"{subject}\n{content}" if subject and subject not in content else content
+    if not text.strip():
+        return "the message has no text"
+    return WebhookMessage(
+        id=message_id,
+        conversation_id=_relationship_id(data, "conversation"),
+        customer_id=_relationship_id(data, "customer"),
+        channel=intake.text_field(attributes.get("channel"))[:40],
+        text=text[:MESSAGE_MAX_CHARACTERS],
+        sent_at=intake.parse_time(attributes.get("sentAt")),
+    )
 
-    The event's `data` is the message resource, in the same shape the REST API returns.
-    """
-    data = event.payload.get("data")
-    if not isinstance(data, dict) or not isinstance(data.get("id"), str) or not data["id"]:
-        raise WebhookPayloadError("The event has no `data.id` (the message id).")
-    if not isinstance(data.get("attributes"), dict):
-        raise WebhookPayloadError("The event has no `data.attributes`.")
-    message = Message.from_resource(data)
-    if not message.conversation_id or not message.customer_id:
-        raise WebhookPayloadError(
-            "The message has no `data.relationships.conversation` or `.customer` id."
-        )
-    return message
+
+class KustomerWebhooks(Vendor):
+    source = "kustomer"
+    signature_header = "X-Kustomer-Webhook-Signature"
+    processes_in_background = False
+
+    def max_bytes(self) -> int:
+        return settings.KUSTOMER_WEBHOOK_MAX_BYTES
+
+    def secrets(self) -> list[str]:
+        from .setup import webhook_secrets
+
+        return webhook_secrets()
+
+    def expected_signature(self, secret: bytes, body: bytes) -> bytes:
+        return intake.hmac_sha256(secret, body).hex().encode()
+
+    def normalize_signature(self, signature: str) -> bytes:
+        return signature.strip().lower().encode()
+
+    def parse(self, body: bytes, headers: Mapping[str, str]) -> Delivery:
+        payload = intake.json_object(body)
+        event_id = intake.identifier(payload.get("id"), what="event `id`", max_length=255)
+        name = intake.identifier(payload.get("name"), what="event `name`", max_length=100)
+        delivery = {
+            "external_id": event_id,
+            "topic": name,
+            "body_sha256": intake.body_fingerprint(name, body),
+        }
+        if name != MESSAGE_CREATE:
+            return Delivery(**delivery, ignore_reason=f"{name} events are not used")
+        data = payload.get("data")
+        if not isinstance(data, dict):
+            raise PayloadError("The event has no `data` (the message).")
+        message = message_from_data(data)
+        if isinstance(message, str):
+            return Delivery(**delivery, ignore_reason=message)
+        return Delivery(**delivery, data={"message_id": message.id}, content=message)
+
+    def accept(self, event_id: int, delivery: Delivery) -> Receipt:
+        from .services import inbound_message_receive
+
+        return inbound_message_receive(event_id=event_id, message=delivery.content)
+
+
+KUSTOMER = KustomerWebhooks()

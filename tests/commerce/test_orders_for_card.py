@@ -156,10 +156,10 @@ def test_an_order_changed_in_shopify_drops_the_cached_copy(
 
 
 def _processed(store) -> bool:
-    from copilot.commerce.models import WebhookEvent
+    from copilot.webhooks.models import WebhookEvent
 
     return WebhookEvent.objects.filter(
-        shop_domain=store.shop_domain, status=WebhookEvent.Status.PROCESSED
+        account=store.shop_domain, status=WebhookEvent.Status.PROCESSED
     ).exists()
 
 

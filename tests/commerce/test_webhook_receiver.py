@@ -3,14 +3,16 @@
 import json
 import time
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from copilot.commerce import order_cache
-from copilot.commerce.models import Store, WebhookEvent
+from copilot.commerce.models import Store
 from copilot.commerce.selectors import CACHED, FRESH, customer_orders_for_card
 from copilot.sandbox_shopify.models import Order
 from copilot.sandbox_shopify.webhooks import order_payload, refund_payload, shop_payload
+from copilot.webhooks.models import WebhookEvent
 from tests.sandbox_shopify.support import order_of, sign
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -35,7 +37,7 @@ def deliver(
         "HTTP_X_SHOPIFY_SHOP_DOMAIN": shop,
         "HTTP_X_SHOPIFY_WEBHOOK_ID": webhook_id or str(uuid.uuid4()),
         "HTTP_X_SHOPIFY_API_VERSION": "2026-10",
-        "HTTP_X_SHOPIFY_TRIGGERED_AT": "2026-11-25T10:00:00.000Z",
+        "HTTP_X_SHOPIFY_TRIGGERED_AT": datetime.now(UTC).isoformat(),
     }
     if signature is not False:
         defaults["HTTP_X_SHOPIFY_HMAC_SHA256"] = (
@@ -67,8 +69,9 @@ def test_the_old_secret_still_signs_during_a_rotation(client, store, fake_shop, 
     settings.SHOPIFY_WEBHOOK_SECRET = ["new-secret", SECRET]
     _, body = _order_body(fake_shop)
 
-    assert deliver(client, body, secret=SECRET).status_code == 200
-    assert deliver(client, body, secret="new-secret").status_code == 200
+    assert deliver(client, body, secret=SECRET).json() == {"status": "accepted"}
+    other = body.replace(b"{", b'{"note": "changed", ', 1)
+    assert deliver(client, other, secret="new-secret").json() == {"status": "accepted"}
     assert deliver(client, body, secret="retired-secret").status_code == 401
 
 
@@ -138,6 +141,8 @@ def test_refunds_create_drops_the_orders_of_the_refunded_orders_customer(client,
 def test_app_uninstalled_disconnects_the_store(client, store, fake_shop):
     customer_orders_for_card("ada@example.com")
     body = json.dumps(shop_payload(fake_shop)).encode()
+    # The merchant removed the app: Shopify no longer takes the store's token.
+    type(fake_shop).objects.filter(pk=fake_shop.pk).update(installed=False)
 
     assert deliver(client, body, topic="app/uninstalled").status_code == 200
 
@@ -145,6 +150,62 @@ def test_app_uninstalled_disconnects_the_store(client, store, fake_shop):
     assert store.status == Store.Status.UNINSTALLED
     assert store.access_token_encrypted == ""
     assert customer_orders_for_card("ada@example.com").stores == ()
+
+
+def test_an_uninstall_that_shopify_does_not_confirm_changes_nothing(client, store, fake_shop):
+    body = json.dumps(shop_payload(fake_shop)).encode()
+
+    response = deliver(client, body, topic="app/uninstalled")
+
+    assert response.status_code == 200
+    store.refresh_from_db()
+    assert store.status == Store.Status.CONNECTED
+    assert store.access_token
+    event = WebhookEvent.objects.get()
+    assert event.status == WebhookEvent.Status.IGNORED
+    assert "still accepts the store's token" in event.detail
+
+
+def test_a_captured_order_body_replayed_as_an_uninstall_is_refused(client, store, fake_shop):
+    _, body = _order_body(fake_shop)
+
+    response = deliver(client, body, topic="app/uninstalled")
+
+    assert response.status_code == 400
+    assert "does not fit its topic" in response.json()["error"]
+    store.refresh_from_db()
+    assert store.status == Store.Status.CONNECTED
+    assert not WebhookEvent.objects.exists()
+
+
+def test_an_uninstall_of_another_shop_than_the_header_names_is_refused(client, store, fake_shop):
+    body = json.dumps({**shop_payload(fake_shop), "myshopify_domain": "other.myshopify.com"})
+
+    response = deliver(client, body.encode(), topic="app/uninstalled")
+
+    assert response.status_code == 400
+    assert "another shop" in response.json()["error"]
+
+
+def test_the_same_body_under_a_new_webhook_id_is_a_duplicate(client, store, fake_shop):
+    _, body = _order_body(fake_shop)
+
+    first = deliver(client, body)
+    second = deliver(client, body)  # a fresh webhook id each time
+
+    assert first.json() == {"status": "accepted"}
+    assert second.json() == {"status": "duplicate"}
+    assert WebhookEvent.objects.count() == 1
+
+
+def test_a_delivery_older_than_the_window_is_refused_as_a_replay(client, store, fake_shop):
+    _, body = _order_body(fake_shop)
+    long_ago = (datetime.now(UTC) - timedelta(hours=6)).isoformat()
+
+    response = deliver(client, body, HTTP_X_SHOPIFY_TRIGGERED_AT=long_ago)
+
+    assert response.status_code == 400
+    assert "refused as a replay" in response.json()["error"]
 
 
 def test_a_webhook_for_a_shop_we_do_not_know_is_ignored(client, store, fake_shop):

@@ -1,7 +1,8 @@
 import pytest
 
 from copilot.db import create_unless_exists, insert_unless_exists
-from copilot.inbox.models import KustomerEvent
+from copilot.inbox.models import InboundMessage
+from copilot.webhooks.models import WebhookEvent
 
 pytestmark = pytest.mark.django_db
 
@@ -13,34 +14,45 @@ def _create(model, *, unique_field, **values):
 # The second is the way taken on databases without RETURNING (SQLite before 3.35).
 @pytest.mark.parametrize("insert", [insert_unless_exists, _create], ids=["returning", "create"])
 def test_inserts_once_and_returns_none_for_the_existing_row(insert):
-    payload = {"id": "evt-1", "data": {"attributes": {"preview": "héllo"}}}
-
     first = insert(
-        KustomerEvent,
-        unique_field="event_id",
-        event_id="evt-1",
-        name="a",
-        status="accepted",
-        payload=payload,
+        InboundMessage,
+        unique_field="kustomer_message_id",
+        kustomer_message_id="m-1",
+        conversation_id="c",
+        customer_id="u",
+        text="héllo",
     )
     second = insert(
-        KustomerEvent,
-        unique_field="event_id",
-        event_id="evt-1",
-        name="b",
-        status="ignored",
-        payload={},
+        InboundMessage,
+        unique_field="kustomer_message_id",
+        kustomer_message_id="m-1",
+        conversation_id="other",
+        customer_id="u",
+        text="b",
     )
 
     assert second is None
-    stored = KustomerEvent.objects.get()
+    stored = InboundMessage.objects.get()
     assert stored.pk == first
     # The first row is untouched, defaults and auto_now_add applied as save() would.
-    assert (stored.name, stored.status, stored.payload) == ("a", "accepted", payload)
-    assert stored.ignore_reason == ""
-    assert stored.received_at is not None
+    assert (stored.conversation_id, stored.text) == ("c", "héllo")
+    assert stored.status == InboundMessage.Status.RECEIVED
+    assert stored.received_at is not None and stored.task_at is not None
+
+
+@pytest.mark.parametrize("insert", [insert_unless_exists, _create], ids=["returning", "create"])
+def test_without_a_field_any_unique_constraint_refuses_the_row(insert):
+    values = {"source": "shopify", "topic": "orders/updated", "data": {"order_id": "1"}}
+
+    first = insert(WebhookEvent, unique_field=None, external_id="a", body_sha256="x", **values)
+    same_id = insert(WebhookEvent, unique_field=None, external_id="a", body_sha256="y", **values)
+    same_body = insert(WebhookEvent, unique_field=None, external_id="b", body_sha256="x", **values)
+
+    assert first is not None
+    assert same_id is None and same_body is None
+    assert WebhookEvent.objects.count() == 1
 
 
 def test_a_field_that_is_not_unique_is_refused():
-    with pytest.raises(ValueError, match=r"inbox\.KustomerEvent\.name is not unique"):
-        insert_unless_exists(KustomerEvent, unique_field="name", event_id="e", name="n")
+    with pytest.raises(ValueError, match=r"inbox\.InboundMessage\.text is not unique"):
+        insert_unless_exists(InboundMessage, unique_field="text", text="n")

@@ -45,5 +45,5 @@ def test_every_beat_entry_names_a_registered_task():
     app.loader.import_default_modules()
     scheduled = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
 
-    assert "copilot.inbox.tasks.requeue_lost_messages" in scheduled
+    assert "copilot.tasks.sweep_queued_work" in scheduled
     assert scheduled <= set(app.tasks)

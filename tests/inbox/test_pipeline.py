@@ -4,8 +4,9 @@ import pytest
 from django.core.management import call_command
 
 from copilot.inbox.models import InboundMessage, WebhookSubscription
-from copilot.inbox.services import inbound_message_process, inbound_message_retry
+from copilot.inbox.services import inbound_message_retry
 from copilot.integrations.http import RateLimited
+from copilot.pipeline import message_pipeline_run
 from copilot.sandbox_kustomer import services as sandbox
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -111,7 +112,7 @@ def test_a_timeout_after_kustomer_created_the_kobject_does_not_create_another(
     settings.KUSTOMER_NOTES = "never"
     with pytest.MonkeyPatch.context() as patch:
         # Receive without processing, so that the first attempt can be made slow by hand.
-        patch.setattr("copilot.inbox.tasks.process_inbound_message.delay", lambda *args: None)
+        patch.setattr("copilot.queueing.enqueue_on_commit", lambda *args: None)
         message = customer_writes(customer, "where is my order 2207")
     inbound = InboundMessage.objects.get(kustomer_message_id=message.id)
 
@@ -120,7 +121,7 @@ def test_a_timeout_after_kustomer_created_the_kobject_does_not_create_another(
     from copilot.integrations.http import TransientError
 
     with pytest.raises(TransientError):
-        inbound_message_process(message_id=inbound.id)
+        message_pipeline_run(message_id=inbound.id)
     inbound.refresh_from_db()
     assert inbound.kobject_state == InboundMessage.Step.SENDING
     assert inbound.attempts == 1
@@ -130,7 +131,7 @@ def test_a_timeout_after_kustomer_created_the_kobject_does_not_create_another(
     import time
 
     time.sleep(1)  # the slow request finishes on the server
-    inbound_message_process(message_id=inbound.id)
+    message_pipeline_run(message_id=inbound.id)
 
     inbound.refresh_from_db()
     assert inbound.status == InboundMessage.Status.WRITTEN

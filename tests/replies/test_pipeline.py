@@ -4,8 +4,8 @@ fake Shopify and fake model over real HTTP, as in tests/inbox)."""
 import pytest
 
 from copilot.inbox.models import InboundMessage
-from copilot.inbox.services import inbound_message_process
 from copilot.integrations.http import TransientError
+from copilot.pipeline import message_pipeline_run
 from copilot.replies.models import Draft
 from copilot.replies.selectors import top_draft_text
 from copilot.sandbox_kustomer import services as fake_kustomer
@@ -60,15 +60,15 @@ def test_a_retried_pipeline_does_not_make_a_second_set_of_drafts(
 ):
     with pytest.MonkeyPatch.context() as patch:
         # Receive without processing, so that the first attempt can be made to fail by hand.
-        patch.setattr("copilot.inbox.tasks.process_inbound_message.delay", lambda *args: None)
+        patch.setattr("copilot.queueing.enqueue_on_commit", lambda *args: None)
         inbound = customer_writes(customer, "where is my order 2207")
     fake_kustomer.failure_inject(
         path_prefix=f"/v1/customers/{customer.id}/klasses", mode="500", count=1
     )
 
     with pytest.raises(TransientError):
-        inbound_message_process(message_id=inbound.id)
-    inbound_message_process(message_id=inbound.id)
+        message_pipeline_run(message_id=inbound.id)
+    message_pipeline_run(message_id=inbound.id)
 
     inbound.refresh_from_db()
     assert inbound.status == InboundMessage.Status.WRITTEN
