@@ -26,7 +26,7 @@ lost when it restarted empty, or that died with a worker killed mid-task. Every 
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from celery import current_app
@@ -74,6 +74,8 @@ class Work:
     available: Callable[[], Q] | None = None
     extra_args: tuple[str, ...] = ()
     lost_after: timedelta | None = None
+    # Applied to the rows the sweep queues again (a run that died mid-way goes back to queued).
+    requeue_changes: dict = field(default_factory=dict)
     # Run by the sweep before it queues anything: fails the rows that waited too long for a
     # person to look at instead (returns how many).
     expire: Callable[[], int] | None = None
@@ -163,7 +165,7 @@ def _take(due: QuerySet, *, work: Work, now, limit: int) -> list[tuple]:
             .values("pk", *work.extra_args)[:limit]
         )
         work.model.objects.filter(pk__in=[row["pk"] for row in values]).update(
-            task_at=now, needs_queueing=False
+            task_at=now, needs_queueing=False, **work.requeue_changes
         )
     return [work.args(row["pk"], row) for row in values]
 

@@ -55,13 +55,13 @@ class ModelVersionAdmin(admin.ModelAdmin):
 
     @admin.display(description="accuracy")
     def accuracy(self, version):
-        value = version.metrics.get("accuracy")
-        return f"{value:.1%}" if value is not None else "—"
+        metrics = version.training_metrics
+        return f"{metrics.accuracy:.1%}" if metrics is not None else "—"
 
     @admin.display(description="macro-F1")
     def macro_f1(self, version):
-        value = version.metrics.get("macro_f1")
-        return f"{value:.1%}" if value is not None else "—"
+        metrics = version.training_metrics
+        return f"{metrics.macro_f1:.1%}" if metrics is not None else "—"
 
     @admin.display(description="progress")
     def progress_percent(self, version):

@@ -1,6 +1,6 @@
 from copilot.health import CheckResult
 
-from . import training
+from .artifacts import ArtifactError
 from .prediction import active_model
 
 
@@ -12,7 +12,7 @@ def check_active_model() -> CheckResult:
     """
     try:
         loaded = active_model.get()
-    except training.ArtifactError as error:
+    except ArtifactError as error:
         return CheckResult(ok=False, detail=str(error))
     if loaded is None:
         return CheckResult(

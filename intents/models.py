@@ -4,6 +4,10 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from copilot.queueing import QueuedWorkMixin
+
+from .metrics import TrainingMetrics
+
 
 def text_fingerprint(text: str) -> str:
     """Two texts that differ only in case or spacing are the same example."""
@@ -51,8 +55,10 @@ class LabeledExample(models.Model):
         return f"{self.intent.name}: {self.text[:60]}"
 
 
-class ModelVersion(models.Model):
+class ModelVersion(QueuedWorkMixin):
     class Status(models.TextChoices):
+        # Waiting for the training task, which claims it (queued → training) before it starts.
+        QUEUED = "queued", "Queued"
         TRAINING = "training", "Training"
         READY = "ready", "Ready"
         ACTIVE = "active", "Active"
@@ -60,7 +66,7 @@ class ModelVersion(models.Model):
         FAILED = "failed", "Failed"
 
     number = models.PositiveIntegerField(unique=True)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.TRAINING)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     failure_reason = models.TextField(blank=True)
     progress = models.FloatField(default=0.0)
     progress_message = models.CharField(max_length=255, blank=True)
@@ -89,6 +95,11 @@ class ModelVersion(models.Model):
 
     def __str__(self) -> str:
         return f"v{self.number} ({self.status})"
+
+    @property
+    def training_metrics(self) -> TrainingMetrics | None:
+        """The stored metrics, typed; None until the version is trained."""
+        return TrainingMetrics.from_dict(self.metrics) if self.metrics else None
 
 
 class Prediction(models.Model):

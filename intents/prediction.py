@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from . import training
+from .artifacts import ArtifactError, deserialize
+from .classifier import IntentClassifier, IntentPrediction
 from .models import ModelVersion
 from .selectors import active_model_version_id
 
@@ -28,25 +29,25 @@ class NoActiveModel(RuntimeError):
 class LoadedModel:
     version_id: int
     number: int
-    classifier: training.IntentClassifier
+    classifier: IntentClassifier
 
 
 @dataclass(frozen=True)
 class Classification:
-    prediction: training.IntentPrediction
+    prediction: IntentPrediction
     version_id: int
     version_number: int
     latency_ms: float
 
 
 def load_model_version(version_id: int) -> LoadedModel:
-    """Loads and verifies a stored artifact; raises `training.ArtifactError` when it is corrupt."""
+    """Loads and verifies a stored artifact; raises `ArtifactError` when it is corrupt."""
     version = ModelVersion.objects.only("id", "number", "artifact", "artifact_sha256").get(
         pk=version_id
     )
     if version.artifact is None:
-        raise training.ArtifactError(f"Model version v{version.number} has no stored artifact.")
-    classifier = training.deserialize(bytes(version.artifact), sha256=version.artifact_sha256)
+        raise ArtifactError(f"Model version v{version.number} has no stored artifact.")
+    classifier = deserialize(bytes(version.artifact), sha256=version.artifact_sha256)
     return LoadedModel(version_id=version.id, number=version.number, classifier=classifier)
 
 

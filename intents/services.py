@@ -4,19 +4,37 @@ import logging
 import time
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.utils import timezone
 
+from copilot import queueing
+
 from . import training
+from .artifacts import ArtifactError, library_versions, serialize
 from .importing import LabelledRow
 from .models import Intent, LabeledExample, ModelVersion, Prediction, text_fingerprint
+from .params import TrainingParams
 from .prediction import Classification, load_model_version
 from .selectors import training_examples
 
 logger = logging.getLogger(__name__)
+
+TRAINING_RUN = queueing.Work(
+    name="training run",
+    task="intents.tasks.train_model_version",
+    model=ModelVersion,
+    # A version still "training" after the task time limit lost its run (its worker was killed):
+    # the sweep queues it again and the new run takes it over.
+    unfinished=Q(status__in=[ModelVersion.Status.QUEUED, ModelVersion.Status.TRAINING]),
+    # A run may wait behind another on the training queue, and a run may take the whole task
+    # time limit: only after that long without a task is a queued version's task lost.
+    lost_after=timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 60),
+    requeue_changes={"status": ModelVersion.Status.QUEUED},
+)
 
 
 @dataclass(frozen=True)
@@ -91,7 +109,7 @@ def examples_import(
 
 
 def model_version_create(*, created_by=None) -> ModelVersion:
-    """A new version in `training` state, numbered after the last one (safe under concurrency)."""
+    """A new version in `queued` state, numbered after the last one (safe under concurrency)."""
     for _ in range(5):
         number = (ModelVersion.objects.aggregate(last=Max("number"))["last"] or 0) + 1
         try:
@@ -104,10 +122,8 @@ def model_version_create(*, created_by=None) -> ModelVersion:
 
 def training_run_start(*, created_by=None) -> ModelVersion:
     """Creates a version and queues its training on the training queue after commit."""
-    from .tasks import train_model_version
-
     version = model_version_create(created_by=created_by)
-    transaction.on_commit(lambda: train_model_version.delay(version.id))
+    queueing.enqueue_on_commit(TRAINING_RUN, version.id)
     return version
 
 
@@ -129,14 +145,18 @@ class _ProgressWriter:
 
 
 def model_version_train(*, version_id: int) -> ModelVersion:
-    """Trains a version from the trusted examples; ends `ready`, or `failed` with the reason.
+    """Trains a queued version from the trusted examples; ends `ready`, or `failed` with the
+    reason.
 
-    A version that is not `training` any more (trained by an earlier delivery of the same task)
-    is left as it is, so a retried task never trains twice over a finished version.
+    The version is claimed first (queued → training): a version another run has claimed or
+    finished is left as it is, so a task queued twice trains once. A run that died (still
+    "training" after the task time limit) is queued again by the sweep.
     """
-    version = ModelVersion.objects.get(pk=version_id)
-    if version.status != ModelVersion.Status.TRAINING:
-        return version
+    claimed = ModelVersion.objects.filter(pk=version_id, status=ModelVersion.Status.QUEUED).update(
+        status=ModelVersion.Status.TRAINING
+    )
+    if not claimed:
+        return ModelVersion.objects.get(pk=version_id)
     examples = training_examples()
     texts = [text for text, _ in examples]
     labels = [label for _, label in examples]
@@ -144,11 +164,11 @@ def model_version_train(*, version_id: int) -> ModelVersion:
         result = training.train(
             texts,
             labels,
-            params=training.TrainingParams(min_examples_per_intent=settings.INTENT_MIN_EXAMPLES),
+            params=TrainingParams(min_examples_per_intent=settings.INTENT_MIN_EXAMPLES),
             seed=settings.INTENT_TRAINING_SEED,
             progress=_ProgressWriter(version_id),
         )
-        artifact, sha256 = training.serialize(result.classifier)
+        artifact, sha256 = serialize(result.classifier)
     except training.TrainingDataError as error:
         return _model_version_fail(version_id, str(error))
     except Exception as error:
@@ -161,9 +181,9 @@ def model_version_train(*, version_id: int) -> ModelVersion:
         progress_message="done",
         training_data_sha256=training.training_data_hash(texts, labels),
         training_size=len(texts),
-        library_versions=training.library_versions(),
+        library_versions=library_versions(),
         parameters={**asdict(result.classifier.params), "seed": settings.INTENT_TRAINING_SEED},
-        metrics=result.metrics,
+        metrics=result.metrics.to_dict(),
         artifact=artifact,
         artifact_sha256=sha256,
         trained_at=timezone.now(),
@@ -198,7 +218,7 @@ def model_version_activate(*, version_id: int) -> ModelVersion:
         )
     try:
         load_model_version(version.id)
-    except training.ArtifactError as error:
+    except ArtifactError as error:
         raise ActivationError(
             f"Model version v{version.number} cannot be activated: {error}"
         ) from None

@@ -32,7 +32,8 @@ from sklearn.svm import LinearSVC
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from intents import training, word_vectors  # noqa: E402
+from intents import features, training, word_vectors  # noqa: E402
+from intents.params import TrainingParams  # noqa: E402
 from intents.text_cleaning import clean_text  # noqa: E402
 
 FLOORS = (0.25, 0.30, 0.35, 0.40, 0.45, 0.50)
@@ -71,16 +72,16 @@ def baseline(datasets: Path) -> None:
 def vector_weights(datasets: Path, weights: list[float], folds: int) -> None:
     texts, y = banking(datasets, "train")
     cleaned = np.array([clean_text(t) for t in texts], dtype=object)
-    params = training.TrainingParams()
+    params = TrainingParams()
     dense_all = word_vectors.load().embed(list(cleaned))
     scores: dict[float, list[float]] = {w: [] for w in weights}
     splits = StratifiedKFold(5, shuffle=True, random_state=0).split(cleaned, y)
     for fold, (tr, te) in enumerate(splits):
         if fold >= folds:
             break
-        vecs = training._make_vectorizers(params, n_docs=len(tr))
-        X_tr = training._transform(vecs, list(cleaned[tr]), params, fit=True)
-        X_te = training._transform(vecs, list(cleaned[te]), params)
+        vecs = features.make_vectorizers(params, n_docs=len(tr))
+        X_tr = features.feature_matrix(vecs, list(cleaned[tr]), params, fit=True)
+        X_te = features.feature_matrix(vecs, list(cleaned[te]), params)
         for w in weights:
             blocks_tr, blocks_te = [X_tr], [X_te]
             if w:
@@ -105,7 +106,7 @@ def floors(datasets: Path, weights: list[float]) -> None:
     truth = np.array([label or "" for _, label in val], dtype=object)
     for w in weights:
         # No floor in training: each floor below is applied on top of the precision rule.
-        params = training.TrainingParams(
+        params = TrainingParams(
             word_vectors=None if w == 0 else word_vectors.DEFAULT,
             vector_weight=w or 1.0,
             min_threshold=0.0,

@@ -1,4 +1,4 @@
-"""Behaviour of the pure scikit-learn training core (intents.training).
+"""Behaviour of the pure scikit-learn training core (intents.training and the modules it uses).
 
 Everything runs on small synthetic data generated here: no database, no public dataset.
 """
@@ -10,19 +10,13 @@ import random
 import numpy as np
 import pytest
 
-from intents import training
-from intents.training import (
-    ArtifactError,
-    IntentClassifier,
-    IntentPrediction,
-    TrainingDataError,
-    TrainingParams,
-    deserialize,
-    evaluate,
-    serialize,
-    train,
-    training_data_hash,
-)
+from intents import artifacts, features
+from intents.artifacts import ArtifactError, deserialize, serialize
+from intents.calibration import choose_threshold
+from intents.classifier import IntentClassifier, IntentPrediction
+from intents.metrics import TrainingMetrics, compute_metrics, evaluate
+from intents.params import MIN_EXAMPLES_PER_INTENT, TrainingParams
+from intents.training import TrainingDataError, train, training_data_hash
 
 _TEMPLATES = {
     "track_order": [
@@ -105,7 +99,8 @@ def test_train_returns_classifier_and_metrics(result, data):
     assert 0.0 <= clf.threshold <= 1.0
     assert clf.params == TrainingParams()
     assert clf.n_train == len(data[0])
-    m = result.metrics
+    assert isinstance(result.metrics, TrainingMetrics)
+    m = result.metrics.to_dict()
     json.dumps(m)  # plain JSON types only
     for key in (
         "accuracy",
@@ -234,8 +229,8 @@ def test_progress_is_reported(data):
 def test_holdout_protocol_for_larger_data(data):
     params = TrainingParams(cv_max_examples=10, holdout_fraction=0.25)
     res = train(*data, params=params)
-    assert res.metrics["n_test"] == 20
-    assert "hold-out" in res.metrics["protocol"]
+    assert res.metrics.n_test == 20
+    assert "hold-out" in res.metrics.protocol
 
 
 # ------------------------------------------------------------------------- abstain
@@ -258,21 +253,21 @@ def test_threshold_rule_picks_lowest_threshold_reaching_precision():
     correct = np.array([1, 1, 1, 1, 1, 1, 0, 1, 0, 0], dtype=float)
     params = TrainingParams(target_precision=0.85, min_coverage=0.0, min_threshold=0.0)
     # Answering the top 8 gives 7/8 = 0.875 >= 0.85; top 9 gives 7/9 < 0.85.
-    assert training._choose_threshold(conf, correct, params) == pytest.approx(0.3)
+    assert choose_threshold(conf, correct, params) == pytest.approx(0.3)
     floor = TrainingParams(target_precision=0.85, min_coverage=0.0, min_threshold=0.5)
-    assert training._choose_threshold(conf, correct, floor) == pytest.approx(0.5)
+    assert choose_threshold(conf, correct, floor) == pytest.approx(0.5)
     everything = TrainingParams(target_precision=0.5, min_coverage=0.0, min_threshold=0.0)
-    assert training._choose_threshold(conf, correct, everything) == 0.0
+    assert choose_threshold(conf, correct, everything) == 0.0
     # Unreachable target: answer the coverage floor (the 6 most confident).
     covered = TrainingParams(target_precision=1.0, min_coverage=0.6, min_threshold=0.0)
-    assert training._choose_threshold(conf, 1 - correct, covered) == pytest.approx(0.5)
+    assert choose_threshold(conf, 1 - correct, covered) == pytest.approx(0.5)
 
 
 # ------------------------------------------------------------------------ evaluate
 def test_evaluate_with_oos_label(classifier):
     texts = ["where is my order 42", "please refund my order", *OUT_OF_SCOPE]
     labels = ["track_order", "get_refund"] + ["oos"] * len(OUT_OF_SCOPE)
-    m = evaluate(classifier, texts, labels, oos_label="oos")
+    m = evaluate(classifier, texts, labels, oos_label="oos").to_dict()
     json.dumps(m)
     assert m["n_test"] == len(texts)
     for key in ("in_scope_accuracy", "oos_recall", "oos_precision"):
@@ -294,7 +289,7 @@ def test_metric_definitions_on_known_probabilities():
         ]
     )
     y = ["a", "a", "b", "b", "oos", "oos"]
-    m = training._metrics(y, proba, labels, 0.6, n_train=10, oos_label="oos")
+    m = compute_metrics(y, proba, labels, 0.6, n_train=10, oos_label="oos").to_dict()
     assert m["accuracy"] == pytest.approx(2 / 4)  # argmax over in-scope
     assert m["coverage"] == pytest.approx(4 / 6)
     assert m["precision_at_threshold"] == pytest.approx(2 / 4)  # answered oos counts wrong
@@ -313,10 +308,10 @@ def test_metric_definitions_on_known_probabilities():
 
 def test_calibration_error_is_zero_when_confidence_matches_accuracy():
     proba = np.array([[0.75, 0.25]] * 4)
-    m = training._metrics(["a", "a", "a", "b"], proba, ["a", "b"], 0.0, n_train=4)
-    assert m["calibration_error"] == pytest.approx(0.0)
-    m = training._metrics(["b", "b", "b", "b"], proba, ["a", "b"], 0.0, n_train=4)
-    assert m["calibration_error"] == pytest.approx(0.75)
+    m = compute_metrics(["a", "a", "a", "b"], proba, ["a", "b"], 0.0, n_train=4)
+    assert m.calibration_error == pytest.approx(0.0)
+    m = compute_metrics(["b", "b", "b", "b"], proba, ["a", "b"], 0.0, n_train=4)
+    assert m.calibration_error == pytest.approx(0.75)
 
 
 # ----------------------------------------------------------------------- artifacts
@@ -330,9 +325,9 @@ def test_serialize_round_trip_predicts_identically(classifier):
     texts = ["where is my order", "refund now", "qwzx", "cancel it", "new address"]
     np.testing.assert_array_equal(loaded.predict_proba(texts), classifier.predict_proba(texts))
     assert loaded.predict(texts) == classifier.predict(texts)
-    header = training.read_header(data)
-    assert header["format_version"] == training.FORMAT_VERSION
-    assert set(header["library_versions"]) == set(training.library_versions())
+    header = artifacts.read_header(data)
+    assert header["format_version"] == artifacts.FORMAT_VERSION
+    assert set(header["library_versions"]) == set(artifacts.library_versions())
 
 
 def test_checksum_mismatch_is_refused(classifier):
@@ -347,7 +342,7 @@ def test_checksum_mismatch_is_refused(classifier):
 
 @pytest.mark.parametrize(
     "garbage",
-    [b"", b"not a model at all", training._MAGIC + b'{"format_version": 1}\nPK-garbage'],
+    [b"", b"not a model at all", artifacts.MAGIC + b'{"format_version": 1}\nPK-garbage'],
 )
 def test_garbage_bytes_are_refused(garbage):
     import hashlib
@@ -357,10 +352,10 @@ def test_garbage_bytes_are_refused(garbage):
 
 
 def _with_header(data: bytes, **changes) -> bytes:
-    header = training.read_header(data)
+    header = artifacts.read_header(data)
     header.update(changes)
-    payload = data[data.index(b"\n", len(training._MAGIC)) + 1 :]
-    return training._MAGIC + json.dumps(header).encode() + b"\n" + payload
+    payload = data[data.index(b"\n", len(artifacts.MAGIC)) + 1 :]
+    return artifacts.MAGIC + json.dumps(header).encode() + b"\n" + payload
 
 
 def test_unknown_format_version_is_refused(classifier):
@@ -384,7 +379,7 @@ def test_payload_with_untrusted_types_is_refused(classifier):
     import skops.io as sio
 
     data = serialize(classifier)[0]
-    header_end = data.index(b"\n", len(training._MAGIC)) + 1
+    header_end = data.index(b"\n", len(artifacts.MAGIC)) + 1
     evil = data[:header_end] + sio.dumps({"model": _NotPlainData()})
     with pytest.raises(ArtifactError, match="does not trust"):
         deserialize(evil, sha256=hashlib.sha256(evil).hexdigest())
@@ -397,7 +392,7 @@ def test_payload_with_an_estimator_instead_of_plain_data_is_refused(classifier):
     from sklearn.linear_model import LogisticRegression
 
     data = serialize(classifier)[0]
-    header_end = data.index(b"\n", len(training._MAGIC)) + 1
+    header_end = data.index(b"\n", len(artifacts.MAGIC)) + 1
     other = data[:header_end] + sio.dumps({"model": LogisticRegression()})
     with pytest.raises(ArtifactError):
         deserialize(other, sha256=hashlib.sha256(other).hexdigest())
@@ -418,7 +413,7 @@ def test_too_few_examples_names_the_intent(data):
     labels += ["size_chart"] * 3
     with pytest.raises(TrainingDataError, match=r"'size_chart' has 3") as err:
         train(texts, labels)
-    assert str(training.MIN_EXAMPLES_PER_INTENT) in str(err.value)
+    assert str(MIN_EXAMPLES_PER_INTENT) in str(err.value)
 
 
 @pytest.mark.parametrize(
@@ -471,7 +466,7 @@ def test_params_are_json_serialisable_and_round_trip():
 
 
 def test_library_versions():
-    versions = training.library_versions()
+    versions = artifacts.library_versions()
     expected = {"python", "sklearn", "numpy", "scipy", "skops", "wordllama", "tokenizers"}
     assert set(versions) == expected
     assert all(isinstance(v, str) and v for v in versions.values())
@@ -494,9 +489,9 @@ def test_fast_featuriser_matches_scikit_learn(classifier):
     texts = [clean_text(t) for t in raw]
     reference = []
     for block, _ in model.blocks:
-        vec = training._make_vectorizers(model.params)[block.name]
+        vec = features.make_vectorizers(model.params)[block.name]
         vec.set_params(vocabulary=block.vocab)
         vec.idf_ = block.idf
-        reference.append(vec.transform(training._block_inputs(block.name, texts, model.params)))
+        reference.append(vec.transform(features.block_inputs(block.name, texts, model.params)))
     expected = sp.hstack(reference, format="csr").toarray()
     np.testing.assert_allclose(model.features(texts).toarray(), expected, atol=1e-6)

@@ -10,9 +10,12 @@ import pytest
 import scipy.sparse as sp
 from sklearn.svm import LinearSVC
 
-from intents import training, word_vectors
+from intents import artifacts, features, word_vectors
+from intents.artifacts import ArtifactError, deserialize, serialize
+from intents.classifier import fit_model
+from intents.params import TrainingParams
 from intents.text_cleaning import clean_text
-from intents.training import ArtifactError, TrainingParams, deserialize, serialize, train
+from intents.training import train
 from tests.intents.test_training import INTENTS, make_data
 
 
@@ -68,10 +71,10 @@ def test_prediction_scores_are_those_of_the_svm_trained_on_both_blocks():
     texts, labels = make_data()
     params = TrainingParams()
     cleaned = [clean_text(t) for t in texts]
-    model = training._fit_components(cleaned, np.asarray(labels, dtype=object), params, seed=0)
+    model = fit_model(cleaned, np.asarray(labels, dtype=object), params, seed=0)
 
-    vecs = training._make_vectorizers(params, n_docs=len(cleaned))
-    lexical = training._transform(vecs, cleaned, params, fit=True)
+    vecs = features.make_vectorizers(params, n_docs=len(cleaned))
+    lexical = features.feature_matrix(vecs, cleaned, params, fit=True)
     dense = word_vectors.load().embed(cleaned) * np.float32(params.vector_weight)
     svm = LinearSVC(C=params.C, class_weight=params.class_weight, random_state=0, max_iter=3000)
     with warnings.catch_warnings():
@@ -79,7 +82,7 @@ def test_prediction_scores_are_those_of_the_svm_trained_on_both_blocks():
         svm.fit(sp.hstack([lexical, sp.csr_matrix(dense)], format="csr"), labels)
 
     queries = [clean_text(q) for q in ["the courier lost my box", "call it off", "new street"]]
-    q_lexical = training._transform(vecs, queries, params)
+    q_lexical = features.feature_matrix(vecs, queries, params)
     q_dense = word_vectors.load().embed(queries) * np.float32(params.vector_weight)
     expected = svm.decision_function(sp.hstack([q_lexical, sp.csr_matrix(q_dense)], format="csr"))
     # The stored weights are float16: agreement to a few thousandths.
@@ -89,7 +92,7 @@ def test_prediction_scores_are_those_of_the_svm_trained_on_both_blocks():
 
 def test_artifact_names_the_vectors_and_round_trips(classifier):
     data, sha = serialize(classifier)
-    assert training.read_header(data)["params"]["word_vectors"] == word_vectors.DEFAULT
+    assert artifacts.read_header(data)["params"]["word_vectors"] == word_vectors.DEFAULT
     loaded = deserialize(data, sha256=sha)
     texts = ["where is my parcel", "money back", "call it off", "new street please"]
     np.testing.assert_array_equal(loaded.predict_proba(texts), classifier.predict_proba(texts))
@@ -127,12 +130,12 @@ def test_artifact_of_the_first_format_still_loads():
     """Models saved before word vectors existed (format 1, no such parameter) keep working."""
     lexical = train(*make_data(), params=TrainingParams(word_vectors=None)).classifier
     data, _ = serialize(lexical)
-    header = training.read_header(data)
+    header = artifacts.read_header(data)
     header["format_version"] = 1
     for key in ("word_vectors", "vector_weight"):
         del header["params"][key]
-    payload = data[data.index(b"\n", len(training._MAGIC)) + 1 :]
-    old = training._MAGIC + json.dumps(header).encode() + b"\n" + payload
+    payload = data[data.index(b"\n", len(artifacts.MAGIC)) + 1 :]
+    old = artifacts.MAGIC + json.dumps(header).encode() + b"\n" + payload
     loaded = deserialize(old, sha256=hashlib.sha256(old).hexdigest())
     texts = ["where is my order", "refund now", "cancel it"]
     np.testing.assert_array_equal(loaded.predict_proba(texts), lexical.predict_proba(texts))

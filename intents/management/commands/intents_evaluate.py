@@ -8,7 +8,10 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from intents import training
+from intents.artifacts import serialize
 from intents.importing import ImportFileError, read_labelled_file
+from intents.metrics import evaluate
+from intents.params import TrainingParams
 
 
 class Command(BaseCommand):
@@ -53,11 +56,11 @@ class Command(BaseCommand):
         dropped: list[str] = []
         if options["drop_small_intents"]:
             counts = Counter(row.intent for row in train_rows)
-            minimum = training.TrainingParams().min_examples_per_intent
+            minimum = TrainingParams().min_examples_per_intent
             dropped = sorted(intent for intent, count in counts.items() if count < minimum)
             train_rows = [row for row in train_rows if row.intent not in dropped]
 
-        params = training.TrainingParams()
+        params = TrainingParams()
         if options["no_word_vectors"]:
             params = dataclasses.replace(params, word_vectors=None)
         started = time.perf_counter()
@@ -76,20 +79,20 @@ class Command(BaseCommand):
         test_texts = [row.text for row in test_rows]
         test_labels = [row.intent for row in test_rows]
         started = time.perf_counter()
-        figures = training.evaluate(classifier, test_texts, test_labels, oos_label=oos_label)
+        figures = evaluate(classifier, test_texts, test_labels, oos_label=oos_label)
         batch_seconds = time.perf_counter() - started
         single_ms = []
         for text in test_texts[:200]:
             started = time.perf_counter()
             classifier.predict_one(text)
             single_ms.append((time.perf_counter() - started) * 1000)
-        artifact, _ = training.serialize(classifier)
+        artifact, _ = serialize(classifier)
 
         summary = {
             "train_file": str(Path(options["train"])),
             "test_file": str(Path(options["test"])),
-            "accuracy": figures["accuracy"],
-            "macro_f1": figures["macro_f1"],
+            "accuracy": figures.accuracy,
+            "macro_f1": figures.macro_f1,
             "n_train": len(train_rows),
             "n_test": len(test_rows),
             "n_labels": len(classifier.labels),
@@ -98,17 +101,20 @@ class Command(BaseCommand):
             "predict_ms_per_message": round(batch_seconds * 1000 / max(len(test_rows), 1), 4),
             "predict_ms_single_median": round(statistics.median(single_ms), 4),
             "model_bytes": len(artifact),
-            "threshold": figures["threshold"],
-            "coverage": figures["coverage"],
-            "precision_at_threshold": figures["precision_at_threshold"],
+            "threshold": figures.threshold,
+            "coverage": figures.coverage,
+            "precision_at_threshold": figures.precision_at_threshold,
         }
         if dropped:
             summary["dropped_intents"] = dropped
         if oos_label:
-            for key in ("in_scope_accuracy", "oos_recall", "oos_precision"):
-                summary[key] = figures[key]
+            summary["in_scope_accuracy"] = figures.in_scope_accuracy
+            summary["oos_recall"] = figures.oos_recall
+            summary["oos_precision"] = figures.oos_precision
         summary["holdout"] = {
-            key: result.metrics[key] for key in ("accuracy", "macro_f1", "calibration_error")
+            "accuracy": result.metrics.accuracy,
+            "macro_f1": result.metrics.macro_f1,
+            "calibration_error": result.metrics.calibration_error,
         }
         output = json.dumps(summary, indent=2)
         self.stdout.write(output)

@@ -23,19 +23,19 @@ class Command(BaseCommand):
         version = model_version_train(version_id=version.id)
         if version.status == ModelVersion.Status.FAILED:
             raise CommandError(f"Model version v{version.number} failed: {version.failure_reason}")
-        metrics = version.metrics
+        metrics = version.training_metrics
         self.stdout.write(
-            f"v{version.number}: {version.training_size} examples, {metrics['n_labels']} intents; "
-            f"accuracy {metrics['accuracy']:.1%}, macro-F1 {metrics['macro_f1']:.1%} "
-            f"({metrics.get('protocol', 'held-out data')}); "
-            f"abstains below {metrics['threshold']:.2f} confidence, answering "
-            f"{metrics['coverage']:.1%} of messages at {metrics['precision_at_threshold']:.1%} "
+            f"v{version.number}: {version.training_size} examples, {metrics.n_labels} intents; "
+            f"accuracy {metrics.accuracy:.1%}, macro-F1 {metrics.macro_f1:.1%} "
+            f"({metrics.protocol or 'held-out data'}); "
+            f"abstains below {metrics.threshold:.2f} confidence, answering "
+            f"{metrics.coverage:.1%} of messages at {metrics.precision_at_threshold:.1%} "
             "precision."
         )
-        weakest = sorted(metrics["per_intent"].items(), key=lambda item: item[1]["f1"])[:5]
+        weakest = sorted(metrics.per_intent.items(), key=lambda item: item[1].f1)[:5]
         self.stdout.write(
             "Weakest intents (F1): "
-            + ", ".join(f"{name} {scores['f1']:.0%}" for name, scores in weakest)
+            + ", ".join(f"{name} {scores.f1:.0%}" for name, scores in weakest)
         )
         if options["activate"]:
             try:
