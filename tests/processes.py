@@ -1,11 +1,13 @@
 """Real processes for tests: a Celery worker on the Redis broker, a throw-away redis-server."""
 
+import contextlib
 import os
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Callable
@@ -120,11 +122,16 @@ class RedisServer:
         binary = shutil.which("redis-server")
         if binary is None:
             pytest.skip("needs the redis-server program")
+        self.binary = binary
         self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.start()
+
+    def start(self) -> None:
+        """Starts (or starts again, empty) the server on its port."""
         self.process = subprocess.Popen(
             [
-                binary,
+                self.binary,
                 "--port",
                 str(self.port),
                 "--bind",
@@ -152,3 +159,73 @@ class RedisServer:
         if self.process.poll() is None:
             self.process.terminate()
             self.process.wait(timeout=10)
+
+
+class CeleryBeat:
+    """A `celery beat` process: the scheduler that runs the sweep of queued work."""
+
+    def __init__(self, *, redis_url: str, extra_env: dict[str, str] | None = None):
+        self.schedule = Path(tempfile.mkdtemp()) / "beat-schedule"
+        env = {
+            **os.environ,
+            "DATABASE_URL": shared_database_url(),
+            "REDIS_URL": redis_url,
+            "DJANGO_SETTINGS_MODULE": "copilot.settings",
+            "CELERY_TASK_ALWAYS_EAGER": "false",
+            "PYTHONPATH": str(PROJECT_ROOT),
+            **(extra_env or {}),
+        }
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "copilot",
+                "beat",
+                "--schedule",
+                str(self.schedule),
+                "--loglevel",
+                "INFO",
+            ],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def stop(self) -> str:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=10)
+        shutil.rmtree(self.schedule.parent, ignore_errors=True)
+        return self.process.stdout.read().decode(errors="replace") if self.process.stdout else ""
+
+
+@contextlib.contextmanager
+def publishing_to(redis_url: str):
+    """Points this process's Celery publishers at another broker (a Redis a test can stop)."""
+    from copilot import celery_app
+
+    previous = (celery_app.conf.broker_url, celery_app.conf.task_always_eager)
+    celery_app.conf.broker_url = redis_url
+    celery_app.conf.task_always_eager = False
+    _forget_connections(celery_app)
+    try:
+        yield
+    finally:
+        celery_app.conf.broker_url, celery_app.conf.task_always_eager = previous
+        _forget_connections(celery_app)
+
+
+def _forget_connections(app) -> None:
+    # Celery keeps its connection and producer pools: drop them so the next publish connects anew.
+    if app._pool is not None:
+        app._pool.force_close_all()
+        app._pool = None
+    app.amqp._producer_pool = None

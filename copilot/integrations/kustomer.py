@@ -16,7 +16,7 @@ from urllib.parse import quote
 import httpx
 
 from .http import IntegrationError, PermanentError, RateLimited, TransientError, tls_context
-from .ratelimit import Limits, RateLimiter, shared_rate_limiter
+from .ratelimit import LimiterUnavailable, Limits, RateLimiter, shared_rate_limiter
 
 # We count a request when it leaves, Kustomer when it arrives. Counting each one a second longer
 # than Kustomer's minute keeps a slow request of the last window from landing in the next one
@@ -403,7 +403,12 @@ class KustomerClient:
         object_limited = "x-ratelimit-object-reset" in response.headers
         if (response.status_code == 429 and not object_limited) or remaining == "0":
             wait = reset_seconds(response.headers.get("x-ratelimit-reset"))
-            self.rate_limiter.block_for(wait if wait is not None else 1.0)
+            try:
+                self.rate_limiter.block_for(wait if wait is not None else 1.0)
+            except LimiterUnavailable:
+                # The request has gone and its answer is what matters now; our next acquire
+                # waits for the limiter's Redis anyway.
+                logger.warning("could not share Kustomer's rate-limit reset: Redis unreachable")
 
     @staticmethod
     def _data(payload: dict | None) -> dict:

@@ -16,6 +16,23 @@ from dataclasses import dataclass
 
 import redis
 
+from .http import RateLimited
+
+# While the limiter's Redis cannot be reached nothing is sent: callers wait this long, as for a
+# rate limit (so a write is never left half sent), and try again.
+UNREACHABLE_RETRY_SECONDS = 5.0
+
+
+class LimiterUnavailable(RateLimited):
+    """The shared limiter's Redis did not answer: nothing was sent; try again shortly."""
+
+    def __init__(self, error: redis.RedisError) -> None:
+        super().__init__(
+            f"The rate limiter's Redis cannot be reached ({type(error).__name__}).",
+            retry_after=UNREACHABLE_RETRY_SECONDS,
+            status=None,
+        )
+
 # KEYS: org window, customer window (or ""), blocked-until key.
 # ARGV: window ms, org limit, customer limit, unique member.
 # Returns 0 when a slot was taken, else the milliseconds to wait. Uses the Redis clock so that
@@ -82,19 +99,25 @@ class RedisRateLimiter:
             f"{self.namespace}:customer:{customer_id}" if customer_id else "",
             f"{self.namespace}:blocked",
         ]
-        wait_ms = self._acquire(
-            keys=keys,
-            args=[
-                int(self.limits.window_seconds * 1000),
-                self.limits.per_window,
-                self.limits.per_customer,
-                uuid.uuid4().hex,
-            ],
-        )
+        try:
+            wait_ms = self._acquire(
+                keys=keys,
+                args=[
+                    int(self.limits.window_seconds * 1000),
+                    self.limits.per_window,
+                    self.limits.per_customer,
+                    uuid.uuid4().hex,
+                ],
+            )
+        except redis.RedisError as error:
+            raise LimiterUnavailable(error) from error
         return int(wait_ms) / 1000
 
     def block_for(self, seconds: float) -> None:
-        self._block(keys=[f"{self.namespace}:blocked"], args=[max(seconds, 0.0)])
+        try:
+            self._block(keys=[f"{self.namespace}:blocked"], args=[max(seconds, 0.0)])
+        except redis.RedisError as error:
+            raise LimiterUnavailable(error) from error
 
 
 class LocalRateLimiter:

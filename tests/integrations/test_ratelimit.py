@@ -62,3 +62,18 @@ def test_a_block_holds_every_sender_until_it_ends(make_limiter):
     limiter.block_for(5)
 
     assert 4 < limiter.acquire() <= 5
+
+
+def test_an_unreachable_limiter_says_wait_and_nothing_is_sent():
+    from copilot.integrations.http import RateLimited
+    from tests.processes import free_port
+
+    # Nothing listens on this port: Redis is down.
+    client = redis.Redis(port=free_port(), socket_connect_timeout=0.2, socket_timeout=0.2)
+    limiter = RedisRateLimiter(client, namespace="down", limits=Limits(10, 10))
+
+    with pytest.raises(RateLimited) as error:
+        limiter.acquire(customer_id="c1")
+
+    assert error.value.retry_after == 5.0
+    assert "cannot be reached" in str(error.value)
