@@ -27,10 +27,10 @@ lost when it restarted empty, or that died with a worker killed mid-task. Every 
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from celery import current_app
-from celery.signals import task_prerun
+from celery.signals import before_task_publish, task_prerun
 from django.conf import settings
 from django.db import models, transaction
 from django.db.models import Q, QuerySet
@@ -142,19 +142,43 @@ def work_sweep(*, limit: int = 500) -> dict[str, int]:
     each kind. Safe to run from several processes at once (rows are locked, skipped if taken)."""
     now = timezone.now()
     queued: dict[str, int] = {}
+    idle: dict[str, bool] = {}
     for work in registered():
         if work.expire is not None:
             work.expire()
         rows = work.model.objects.filter(work.unfinished)
         if work.available is not None:
             rows = rows.filter(work.available())
-        due = rows.filter(Q(needs_queueing=True) | Q(task_at__lt=now - work.requeue_after()))
+        lost = Q(task_at__lt=now - work.requeue_after())
+        queue = _queue_of(work.task)
+        if queue not in idle:
+            idle[queue] = _queue_is_empty(queue)
+        if not idle[queue]:
+            # Tasks still wait in the queue (a backlog, not a loss): only unpublished rows now.
+            lost = Q(pk__in=[])
+        due = rows.filter(Q(needs_queueing=True) | lost)
         publish = _take(due, work=work, now=now, limit=limit)
         for args in publish:
             _publish(work, args)
         if publish:
             queued[work.name] = len(publish)
     return queued
+
+
+def _queue_of(task: str) -> str:
+    route = (settings.CELERY_TASK_ROUTES or {}).get(task) or {}
+    return route.get("queue") or settings.CELERY_TASK_DEFAULT_QUEUE
+
+
+def _queue_is_empty(queue: str) -> bool:
+    """Whether the broker holds no task waiting in `queue` (tasks taken by a worker, or waiting
+    for their ETA there, do not count)."""
+    try:
+        with current_app.connection_for_read() as connection:
+            return connection.default_channel.queue_declare(queue, passive=True).message_count == 0
+    except Exception:
+        # An unknown queue, or a broker that refuses (then publishing fails too): nothing waits.
+        return True
 
 
 def _take(due: QuerySet, *, work: Work, now, limit: int) -> list[tuple]:
@@ -168,6 +192,18 @@ def _take(due: QuerySet, *, work: Work, now, limit: int) -> list[tuple]:
             task_at=now, needs_queueing=False, **work.requeue_changes
         )
     return [work.args(row["pk"], row) for row in values]
+
+
+@before_task_publish.connect
+def _task_due_later(sender=None, body=None, headers=None, **_) -> None:
+    """A registered task published with a countdown (a retry) is not lost before it is due."""
+    work = _registry.get(sender or "")
+    eta = (headers or {}).get("eta")
+    args = body[0] if isinstance(body, tuple | list) and body else None
+    if work is None or not eta or not args:
+        return
+    due = datetime.fromisoformat(eta) if isinstance(eta, str) else eta
+    work.model.objects.filter(pk=args[0]).update(task_at=due)
 
 
 @task_prerun.connect

@@ -171,6 +171,8 @@ CELERY_TASK_ROUTES = {"intents.tasks.train_model_version": {"queue": "training"}
 # a task whose publish failed is queued at the next sweep, and an unfinished row with no task
 # queued or started for COPILOT_REQUEUE_AFTER_SECONDS (a task lost with Redis, or with a worker
 # killed mid-task) is queued again. Together they bound recovery after a fault to about 80 s.
+# A task waiting for its retry counts from the time it is due, and nothing is queued again while
+# its queue still holds tasks (a backlog is not a loss).
 COPILOT_SWEEP_SECONDS = env.float("COPILOT_SWEEP_SECONDS", default=20.0)
 COPILOT_REQUEUE_AFTER_SECONDS = env.int("COPILOT_REQUEUE_AFTER_SECONDS", default=60)
 CELERY_BEAT_SCHEDULE = {
@@ -216,10 +218,6 @@ KUSTOMER_TIMEOUT_SECONDS = env.float("KUSTOMER_TIMEOUT_SECONDS", default=10.0)
 # Retries of a transient failure (timeout, 5xx) before a write shows as failed; waits for a rate
 # limit are not counted, since they always end.
 KUSTOMER_MAX_RETRIES = env.int("KUSTOMER_MAX_RETRIES", default=8)
-# An unfinished message with no task queued or started for this long lost it (Redis restarted
-# empty, say): the sweep queues it again. Keep it above the longest retry wait (10 minutes) and
-# the longest queue backlog, or busy messages are queued twice (harmless, but wasted work).
-INBOX_REQUEUE_AFTER_SECONDS = env.int("INBOX_REQUEUE_AFTER_SECONDS", default=3600)
 # An unfinished message received this long ago is failed, for a person to retry from the admin.
 INBOX_GIVE_UP_AFTER_SECONDS = env.int("INBOX_GIVE_UP_AFTER_SECONDS", default=24 * 3600)
 
