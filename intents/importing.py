@@ -5,6 +5,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from copilot.text import has_unstorable
+
 
 class ImportFileError(ValueError):
     """A file that cannot be read as labelled examples; the message names the file and row."""
@@ -44,12 +46,22 @@ def _clean_row(
     text = record.get(text_column)
     if not isinstance(text, str) or not text.strip():
         raise ImportFileError(f"{path}, row {number}: the text is empty.")
+    _check_storable(path, number, text, "text")
     if label_column is None:
         return LabelledRow(text=text.strip(), intent="", row=number)
     intent = record.get(label_column)
     if not isinstance(intent, str) or not intent.strip():
         raise ImportFileError(f"{path}, row {number}: the intent is empty.")
+    _check_storable(path, number, intent, "intent")
     return LabelledRow(text=text.strip(), intent=intent.strip(), row=number)
+
+
+def _check_storable(path: Path, number: int, value: str, what: str) -> None:
+    if has_unstorable(value):
+        raise ImportFileError(
+            f"{path}, row {number}: the {what} holds a NUL character or an unpaired surrogate, "
+            "which cannot be stored; remove it and import the file again."
+        )
 
 
 def _read_csv(path: Path, text_column: str, label_column: str | None) -> list[LabelledRow]:

@@ -11,12 +11,13 @@ each topic does.
 import hashlib
 import hmac
 import json
-import re
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+
+from copilot.text import has_unstorable, storable
 
 
 class PayloadError(ValueError):
@@ -115,17 +116,6 @@ def json_object(body: bytes) -> dict:
     return payload
 
 
-# PostgreSQL's text holds neither NUL nor a lone UTF-16 surrogate (JSON can encode both).
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
-
-
-def storable(text: str) -> str:
-    """The text with what PostgreSQL cannot hold removed (NUL) or replaced (a lone surrogate)."""
-    if not _UNSTORABLE.search(text):
-        return text
-    return _UNSTORABLE.sub(lambda match: "" if match.group() == "\x00" else "\ufffd", text)
-
-
 def text_field(value: Any) -> str:
     """A free-text field (a message, a subject, an email): cleaned, and a number read as text."""
     if isinstance(value, str):
@@ -146,7 +136,7 @@ def identifier(value: Any, *, what: str, max_length: int, required: bool = True)
     if not isinstance(value, str):
         raise PayloadError(f"The {what} must be a string.")
     value = value.strip()
-    if _UNSTORABLE.search(value) or not value.isprintable():
+    if has_unstorable(value) or not value.isprintable():
         raise PayloadError(f"The {what} holds characters an id cannot have.")
     if len(value) > max_length:
         raise PayloadError(f"The {what} is longer than {max_length} characters.")

@@ -76,6 +76,13 @@ def test_jsonl_import(tmp_path):
         ("list.jsonl", '["a", "b"]\n', "line 1: expected a JSON object"),
         ("empty.csv", "text,intent\n", "the file has no examples"),
         ("bad_intent.csv", "text,intent\nfine,track order!\n", "row 1: the intent 'track order!'"),
+        ("nul.csv", "text,intent\nfine,x\nwhere is\x00 it,x\n", "row 2: the text holds a NUL"),
+        ("nul.jsonl", '{"text": "where\\u0000 is it", "intent": "x"}\n', "row 1: the text holds"),
+        (
+            "surrogate.jsonl",
+            '{"text": "fine", "intent": "x"}\n{"text": "caf\\ud800", "intent": "x"}\n',
+            "row 2: the text holds a NUL character or an unpaired surrogate",
+        ),
     ],
 )
 def test_bad_files_name_the_file_and_row_and_import_nothing(tmp_path, name, content, message):
