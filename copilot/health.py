@@ -3,7 +3,7 @@
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime
 
 import redis
 from django.conf import settings
@@ -70,13 +70,60 @@ def check_broker() -> CheckResult:
     return CheckResult(ok=True, detail="redis")
 
 
-def worker_status() -> dict:
-    """Informational: when a worker last ran the heartbeat (not part of readiness)."""
+@dataclass(frozen=True)
+class WorkerStatus:
+    """Whether a worker is consuming: one ran the beat-scheduled heartbeat lately."""
+
+    consuming: bool
+    last_seen: datetime | None
+    age_seconds: float | None
+    hostname: str = ""
+
+    @property
+    def sentence(self) -> str:
+        if self.consuming:
+            return f"A worker ran a task {self.age_seconds:.0f} seconds ago."
+        if self.last_seen is None:
+            return (
+                "No Celery worker has ever run a task: messages are stored but not "
+                "classified or written back. Start a worker and beat."
+            )
+        return (
+            f"No Celery worker has run a task for {self.age_seconds:.0f} seconds: messages are "
+            "stored but wait. Check that a worker and beat are running (and Redis)."
+        )
+
+
+def worker_status() -> WorkerStatus:
+    """Read from the database: whether a worker ran the heartbeat within
+    COPILOT_WORKER_STALE_SECONDS (beat queues it every COPILOT_HEARTBEAT_SECONDS)."""
     latest = WorkerHeartbeat.objects.order_by("-seen_at").first()
     if latest is None:
-        return {"last_seen": None, "recent": False}
-    recent = timezone.now() - latest.seen_at < timedelta(minutes=2)
-    return {"last_seen": latest.seen_at.isoformat(), "hostname": latest.hostname, "recent": recent}
+        return WorkerStatus(consuming=False, last_seen=None, age_seconds=None)
+    age = (timezone.now() - latest.seen_at).total_seconds()
+    return WorkerStatus(
+        consuming=age < settings.COPILOT_WORKER_STALE_SECONDS,
+        last_seen=latest.seen_at,
+        age_seconds=max(age, 0.0),
+        hostname=latest.hostname,
+    )
+
+
+def worker_warning() -> str:
+    """The sentence for staff pages when no worker is consuming (empty when all is well), read
+    at most every few seconds per process. Not in the embedded default, where tasks run in
+    process."""
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        return ""
+    warning = cache.get("copilot:worker-warning")
+    if warning is None:
+        try:
+            status = worker_status()
+        except Exception:
+            return ""
+        warning = "" if status.consuming else status.sentence
+        cache.set("copilot:worker-warning", warning, timeout=5)
+    return warning
 
 
 def readiness_checks() -> dict[str, Callable[[], CheckResult]]:
@@ -96,5 +143,10 @@ def readiness() -> tuple[bool, dict]:
     ok = all(result.ok for result in results.values())
     report = {name: result.as_dict() for name, result in results.items()}
     if results["database"].ok:
-        report["worker"] = worker_status()
+        status = worker_status()
+        report["worker"] = {
+            "consuming": status.consuming,
+            "last_seen": status.last_seen.isoformat() if status.last_seen else None,
+            "hostname": status.hostname,
+        }
     return ok, report

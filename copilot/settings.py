@@ -89,6 +89,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "copilot.context_processors.operations",
             ],
         },
     },
@@ -175,10 +176,14 @@ CELERY_TASK_ROUTES = {"intents.tasks.train_model_version": {"queue": "training"}
 # its queue still holds tasks (a backlog is not a loss).
 COPILOT_SWEEP_SECONDS = env.float("COPILOT_SWEEP_SECONDS", default=20.0)
 COPILOT_REQUEUE_AFTER_SECONDS = env.int("COPILOT_REQUEUE_AFTER_SECONDS", default=60)
+# Beat queues a heartbeat task this often; a worker that runs it records the time. No heartbeat
+# for COPILOT_WORKER_STALE_SECONDS means no worker is consuming (/status/workers, admin banner).
+COPILOT_HEARTBEAT_SECONDS = env.float("COPILOT_HEARTBEAT_SECONDS", default=15.0)
+COPILOT_WORKER_STALE_SECONDS = env.float("COPILOT_WORKER_STALE_SECONDS", default=45.0)
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {
         "task": "copilot.tasks.record_worker_heartbeat",
-        "schedule": env.float("COPILOT_HEARTBEAT_SECONDS", default=30.0),
+        "schedule": COPILOT_HEARTBEAT_SECONDS,
     },
     "sweep-queued-work": {
         "task": "copilot.tasks.sweep_queued_work",

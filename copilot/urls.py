@@ -9,6 +9,7 @@ from .webhooks.views import webhook_intake
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
+    path("status/workers", views.worker_status_view, name="worker-status"),
     path("kustomer/webhooks/", webhook_intake(vendors()["kustomer"]), name="kustomer-webhook"),
     path("shopify/webhooks/", webhook_intake(vendors()["shopify"]), name="shopify-webhook"),
     path("admin/", admin.site.urls),

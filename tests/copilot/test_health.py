@@ -39,7 +39,8 @@ def _point_redis_at(settings, url: str, *, timeout: float) -> None:
 
 
 @pytest.mark.django_db
-def test_readyz_reports_a_stopped_redis_as_down_quickly(client, settings):
+def test_readyz_reports_a_stopped_redis_as_down_quickly(admin_client, settings):
+    client = admin_client  # staff see why a dependency is down
     redis_server = RedisServer()
     try:
         _point_redis_at(settings, redis_server.url, timeout=1.0)
@@ -95,3 +96,55 @@ def test_readyz_does_not_hang_on_a_redis_that_never_answers(client, settings):
     assert response.status_code == 503
     assert response.json()["checks"]["broker"]["ok"] is False
     assert elapsed < 3
+
+
+@pytest.mark.django_db
+def test_readyz_tells_anonymous_callers_only_ok_or_not(client, settings, caplog):
+    redis_server = RedisServer()
+    try:
+        _point_redis_at(settings, redis_server.url, timeout=1.0)
+        redis_server.stop()
+        response = client.get("/readyz")
+    finally:
+        redis_server.stop()
+
+    assert response.status_code == 503
+    checks = response.json()["checks"]
+    assert checks["broker"] == {"ok": False}
+    assert checks["database"] == {"ok": True}
+    assert str(redis_server.port) not in response.content.decode()
+    # The reason goes to the log, for operators.
+    assert "broker is down" in caplog.text and str(redis_server.port) in caplog.text
+
+
+@pytest.mark.django_db
+def test_worker_status_says_when_no_worker_is_consuming(client, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from copilot.models import WorkerHeartbeat
+
+    settings.COPILOT_WORKER_STALE_SECONDS = 45
+    assert client.get("/status/workers").status_code == 503
+
+    WorkerHeartbeat.objects.create(hostname="w1", seen_at=timezone.now() - timedelta(seconds=5))
+    healthy = client.get("/status/workers")
+    WorkerHeartbeat.objects.update(seen_at=timezone.now() - timedelta(seconds=90))
+    stale = client.get("/status/workers")
+
+    assert healthy.status_code == 200 and healthy.json()["consuming"] is True
+    assert stale.status_code == 503
+    assert stale.json()["consuming"] is False
+    assert stale.json()["detail"].startswith("No Celery worker has run a task for 9")
+    # Readiness does not depend on workers: web processes stay in rotation.
+    assert client.get("/readyz").json()["checks"]["worker"] == {"consuming": False}
+
+
+@pytest.mark.django_db
+def test_the_admin_shows_a_banner_when_no_worker_is_consuming(admin_client, settings):
+    settings.CELERY_TASK_ALWAYS_EAGER = False  # a deployment with workers
+
+    page = admin_client.get("/admin/").content.decode()
+
+    assert 'role="alert">No Celery worker has ever run a task' in page
