@@ -5,6 +5,7 @@ Production and development differ only by environment. With nothing set and `COP
 `DATABASE_URL` and `REDIS_URL` it runs on PostgreSQL with Redis as Celery broker and cache.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -37,7 +38,8 @@ SECRET_KEY = required_secret("DJANGO_SECRET_KEY", "demo-only-insecure-secret-key
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 # Behind a TLS-terminating proxy the original scheme arrives in this header.
-if env.bool("DJANGO_BEHIND_PROXY", default=False):
+DJANGO_BEHIND_PROXY = env.bool("DJANGO_BEHIND_PROXY", default=False)
+if DJANGO_BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 INSTALLED_APPS = [
@@ -59,6 +61,7 @@ INSTALLED_APPS = [
     "copilot.sandbox_llm",
     "intents",
     "cards",
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -71,9 +74,12 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "csp.middleware.CSPMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into its answer.
+    "axes.middleware.AxesMiddleware",
 ]
-# No XFrameOptionsMiddleware: the card lives in Kustomer's iframe, and CSP `frame-ancestors`
-# below says who may frame us.
+# No page may be framed (X-Frame-Options: DENY, CSP frame-ancestors 'none'); the card's pages,
+# which live in Kustomer's iframe, allow KUSTOMER_FRAME_ANCESTORS on their own responses.
 
 ROOT_URLCONF = "copilot.urls"
 WSGI_APPLICATION = "copilot.wsgi.application"
@@ -377,6 +383,23 @@ SANDBOX_LLM_HANG_SECONDS = env.float("SANDBOX_LLM_HANG_SECONDS", default=30.0)
 SANDBOX_LLM_RETRY_AFTER_SECONDS = env.int("SANDBOX_LLM_RETRY_AFTER_SECONDS", default=20)
 
 # --- Auth, i18n, static ------------------------------------------------------------------------
+# Staff logins (admin, training UI) are throttled: after AXES_FAILURE_LIMIT failures in a row for
+# one username, or from one address, logins are refused for AXES_COOLOFF_MINUTES with a sentence
+# saying so (HTTP 429). Unlock sooner: `manage.py axes_reset_username <name>` or
+# `axes_reset_ip <address>`, or delete the attempt in the admin (Axes, Access attempts).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.float("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "copilot.security.client_ip"
+AXES_LOCKOUT_CALLABLE = "copilot.security.lockout"
+# Never the password, and not the username either: logs are not a list of staff accounts.
+AXES_VERBOSE = True
+AXES_SENSITIVE_PARAMETERS = ["username", "password"]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -401,7 +424,7 @@ STORAGES = {
 }
 
 # --- Security headers --------------------------------------------------------------------------
-# The card is shown inside Kustomer's iframe: only Kustomer's origins may frame our pages.
+# The card is shown inside Kustomer's iframe: only Kustomer's origins may frame the card's pages.
 KUSTOMER_FRAME_ANCESTORS = env.list(
     "KUSTOMER_FRAME_ANCESTORS", default=["https://*.kustomerapp.com"]
 )
@@ -412,14 +435,29 @@ CONTENT_SECURITY_POLICY = {
         "style-src": ["'self'"],
         "img-src": ["'self'", "data:"],
         "connect-src": ["'self'"],
-        "frame-ancestors": ["'self'", *KUSTOMER_FRAME_ANCESTORS],
+        "frame-ancestors": ["'none'"],
         "form-action": ["'self'"],
         "base-uri": ["'none'"],
         "object-src": ["'none'"],
     }
 }
+X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# Sent only on HTTPS responses (behind the proxy: DJANGO_BEHIND_PROXY), so plain-HTTP development
+# and health checks are untouched.
+SECURE_HSTS_SECONDS = env.int("DJANGO_HSTS_SECONDS", default=0 if DEBUG else 365 * 24 * 3600)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", default=True)
+# Redirecting to HTTPS is the proxy's job: here it would also redirect a load balancer's
+# plain-HTTP health checks. Set it where no proxy redirects.
+SECURE_SSL_REDIRECT = env.bool("DJANGO_SSL_REDIRECT", default=False)
+# Preloading commits every subdomain of the domain to HTTPS for good: the domain owner's call.
+SECURE_HSTS_PRELOAD = env.bool("DJANGO_HSTS_PRELOAD", default=False)
+# `manage.py check --deploy` is clean but for these, each for the reason given above.
+SILENCED_SYSTEM_CHECKS = [
+    *([] if SECURE_SSL_REDIRECT else ["security.W008"]),
+    *([] if SECURE_HSTS_PRELOAD else ["security.W021"]),
+]
 SESSION_COOKIE_HTTPONLY = True
 if not DEBUG:
     # A third-party frame only gets its cookies back when they are SameSite=None and Secure.

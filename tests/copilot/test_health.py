@@ -148,3 +148,10 @@ def test_the_admin_shows_a_banner_when_no_worker_is_consuming(admin_client, sett
     page = admin_client.get("/admin/").content.decode()
 
     assert 'role="alert">No Celery worker has ever run a task' in page
+
+
+def test_no_page_may_be_framed(client):
+    response = client.get("/healthz")
+
+    assert response["X-Frame-Options"] == "DENY"
+    assert "frame-ancestors 'none'" in response["Content-Security-Policy"]
