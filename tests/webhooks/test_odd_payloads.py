@@ -200,7 +200,8 @@ def test_deeply_nested_json_is_stored_or_refused(client, depth):
     assert deliver_to_shopify(client, shopify_body.encode()).status_code in (200, 400)
 
 
-def test_a_message_with_a_nul_and_a_lone_surrogate_is_cleaned_not_refused(client):
+def test_a_message_with_a_nul_and_a_lone_surrogate_is_cleaned_not_refused(client, caplog):
+    caplog.set_level("DEBUG")
     payload = kustomer_message()
     payload["data"]["attributes"]["preview"] = "where is\x00 my order \ud83d?"
     payload["data"]["attributes"]["meta"] = {"subject": 1042}
@@ -210,6 +211,8 @@ def test_a_message_with_a_nul_and_a_lone_surrogate_is_cleaned_not_refused(client
     assert response.json() == {"status": "accepted"}
     message = InboundMessage.objects.get()
     assert message.text == "1042\nwhere is my order \ufffd?"
+    # Nothing of the message reaches the logs.
+    assert "my order" not in caplog.text
 
 
 def test_an_id_longer_than_its_column_is_refused_with_the_reason(client):
