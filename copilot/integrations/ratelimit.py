@@ -33,6 +33,7 @@ class LimiterUnavailable(RateLimited):
             status=None,
         )
 
+
 # KEYS: org window, customer window (or ""), blocked-until key.
 # ARGV: window ms, org limit, customer limit, unique member.
 # Returns 0 when a slot was taken, else the milliseconds to wait. Uses the Redis clock so that
