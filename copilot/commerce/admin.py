@@ -6,9 +6,10 @@ from django.core.exceptions import PermissionDenied
 
 from copilot.integrations.http import IntegrationError
 
-from . import services
+from .approvals import refund_approval_decide
 from .models import OrderAction, OrderActionEvent, RefundApproval, Store, WebhookEvent
 from .selectors import stores_changed
+from .stores import store_connect, store_disconnect, store_token_check, store_webhooks_register
 
 
 class StoreForm(forms.ModelForm):
@@ -41,7 +42,7 @@ class StoreForm(forms.ModelForm):
             self.add_error("access_token", "A new store needs its access token.")
         if token and data.get("shop_domain"):
             try:
-                shop = services.store_token_check(
+                shop = store_token_check(
                     shop_domain=data["shop_domain"],
                     access_token=token,
                     api_base_url=data.get("api_base_url") or "",
@@ -77,7 +78,7 @@ class StoreAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         token = form.cleaned_data.get("access_token")
         if token:
-            store = services.store_connect(
+            store = store_connect(
                 shop_domain=obj.shop_domain,
                 access_token=token,
                 name=obj.name,
@@ -93,7 +94,7 @@ class StoreAdmin(admin.ModelAdmin):
     @admin.action(description="Register webhooks")
     def register_webhooks(self, request, queryset):
         for store in queryset:
-            problems = services.store_webhooks_register(store_id=store.pk)
+            problems = store_webhooks_register(store_id=store.pk)
             if problems:
                 messages.error(request, f"{store}: {'; '.join(problems)}")
             else:
@@ -102,7 +103,7 @@ class StoreAdmin(admin.ModelAdmin):
     @admin.action(description="Disconnect (forget the token)")
     def disconnect(self, request, queryset):
         for store in queryset:
-            services.store_disconnect(store_id=store.pk, detail=f"Disconnected by {request.user}.")
+            store_disconnect(store_id=store.pk, detail=f"Disconnected by {request.user}.")
         messages.success(request, f"{queryset.count()} store(s) disconnected.")
 
 
@@ -173,7 +174,7 @@ class RefundApprovalAdmin(admin.ModelAdmin):
     def _decide(self, request, queryset, *, approve: bool):
         for approval in queryset:
             try:
-                result = services.refund_approval_decide(
+                result = refund_approval_decide(
                     approval_id=approval.pk,
                     user=request.user,
                     approve=approve,

@@ -2,6 +2,9 @@
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
+
+from copilot.queueing import QueuedWorkMixin
 
 from .encryption import token_decrypt
 
@@ -93,12 +96,13 @@ class WebhookEvent(models.Model):
         return f"{self.topic} from {self.shop_domain} ({self.external_id})"
 
 
-class OrderAction(models.Model):
+class OrderAction(QueuedWorkMixin):
     """The audit row of one action an agent took on an order from the card.
 
     `idempotency_key` comes from the card's confirmation form: a second submission with the same
     key finds this row instead of acting again, and the same key is Shopify's `@idempotent` key
-    for refunds.
+    for refunds. Its background work (sending it, following a cancellation, writing its note) is
+    queued through `copilot.queueing`, hence the mixin's fields.
     """
 
     class Kind(models.TextChoices):
@@ -140,13 +144,22 @@ class OrderAction(models.Model):
     shopify_id = models.CharField(max_length=255, blank=True, help_text="Refund or job id.")
     attempts = models.PositiveIntegerField(default=0)
     notes_written = models.JSONField(default=list, blank=True)
+    # The note of the current status is owed to the conversation and not written yet: the sweep
+    # queues its task again if it was lost. Cleared once written, or when writing finally failed.
+    note_pending = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     completed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["store", "order_id"]), models.Index(fields=["status"])]
+        indexes = [
+            models.Index(fields=["store", "order_id"]),
+            models.Index(fields=["status"]),
+            models.Index(
+                fields=["task_at"], condition=Q(note_pending=True), name="commerce_note_pending"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.order_name or self.order_id} ({self.status})"

@@ -2,9 +2,14 @@
 
 None of these raise for Shopify's sake and none of them waits for Shopify's cost bucket. When a
 store cannot answer now (busy, unreachable) the card gets the cached copy marked stale, or a
-state that says so in a sentence; a background task fetches the orders for the next look.
+state that says so in a sentence.
 
-    orders = customer_orders_for_card("ada@example.com")
+They only read (a fresh answer from Shopify is kept in the orders cache, as a read-through cache
+does). What a read finds that calls for a write comes back in its result as `followups`: fetch
+the orders again in the background, or take out a store whose token Shopify refused. The card
+calls the services of the same names (`orders.py`), which read here and then do those writes:
+
+    orders = services.customer_orders_for_card("ada@example.com")
     for store in orders.stores:
         store.state        # "fresh", "cached", "stale", "busy", "unavailable" or "error"
         store.message      # a sentence for the agent when the state is not fresh/cached
@@ -13,11 +18,10 @@ state that says so in a sentence; a background task fetches the orders for the n
 """
 
 import logging
-import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -54,6 +58,21 @@ UNAVAILABLE = "unavailable"  # Shopify could not be reached and nothing is cache
 ERROR = "error"  # Shopify refused (token revoked, missing approval): needs an admin
 
 
+# What a read found that calls for a write (see `Followup`).
+REFRESH_ORDERS = "refresh_orders"  # Shopify was busy or unreachable: fetch the orders later
+ACCESS_REFUSED = "access_refused"  # Shopify refused the token: stop using the store
+
+
+@dataclass(frozen=True)
+class Followup:
+    """A write that a read found necessary, left to the service that called the read."""
+
+    kind: str  # REFRESH_ORDERS or ACCESS_REFUSED
+    store_id: int
+    email: str = ""  # whose orders to fetch (REFRESH_ORDERS)
+    detail: str = ""  # Shopify's refusal (ACCESS_REFUSED)
+
+
 @dataclass(frozen=True)
 class StoreOrders:
     """One store's part of the card."""
@@ -82,6 +101,7 @@ class StoreOrders:
 class CustomerOrders:
     email: str
     stores: tuple[StoreOrders, ...]
+    followups: tuple[Followup, ...] = field(default=(), compare=False)
 
     @property
     def orders(self) -> list[tuple[StoreOrders, Order]]:
@@ -101,8 +121,6 @@ class CustomerOrders:
 
 # --- stores ------------------------------------------------------------------------------------
 
-_environment_store_checked = False
-_environment_lock = threading.Lock()
 # The connected stores, read at most every STORE_LIST_SECONDS per process: the warm card path
 # then touches nothing but the cache. A store connected or disconnected in another process is
 # seen that much later (in this process, at once: see `stores_changed`).
@@ -117,15 +135,8 @@ def stores_changed() -> None:
 
 
 def active_stores() -> list[Store]:
-    """Connected stores (the one from SHOPIFY_SHOP_DOMAIN is created on first use)."""
-    global _environment_store_checked, _store_list
-    if not _environment_store_checked and settings.SHOPIFY_SHOP_DOMAIN:
-        with _environment_lock:
-            if not _environment_store_checked:
-                from .services import store_ensure_from_settings
-
-                store_ensure_from_settings()
-                _environment_store_checked = True
+    """Connected stores."""
+    global _store_list
     read_at, stores = _store_list
     if time.monotonic() - read_at < STORE_LIST_SECONDS:
         return list(stores)
@@ -154,15 +165,23 @@ def _age(seconds: float) -> str:
 
 
 def _from_cache(store: Store, cached: order_cache.CachedOrders, state: str, message: str = ""):
+    return _part(
+        store,
+        state,
+        orders=cached.orders,
+        has_more=cached.has_more,
+        fetched_at=datetime.fromtimestamp(cached.fetched_at, tz=UTC),
+        message=message,
+    )
+
+
+def _part(store: Store, state: str, **fields) -> StoreOrders:
     return StoreOrders(
         store_id=store.pk,
         store_name=store.display_name,
         shop_domain=store.shop_domain,
         state=state,
-        orders=cached.orders,
-        has_more=cached.has_more,
-        fetched_at=datetime.fromtimestamp(cached.fetched_at, tz=UTC),
-        message=message,
+        **fields,
     )
 
 
@@ -177,26 +196,22 @@ def _fetch(store: Store, email: str) -> tuple[OrdersPage | None, Exception | Non
 
 def _failure(
     store: Store, email: str, error: Exception, cached: order_cache.CachedOrders | None
-) -> StoreOrders:
-    from . import services
-
+) -> tuple[StoreOrders, list[Followup]]:
+    """What the card shows of a store that could not answer, and what should happen about it."""
     name = store.display_name
     if isinstance(error, ShopifyThrottled | ShopifyUnavailable):
-        services.customer_orders_refresh_schedule(store_id=store.pk, email=email)
+        # Without an email (one order, a refund preview) there are no orders to fetch later.
+        refresh = [Followup(REFRESH_ORDERS, store.pk, email=email)] if email else []
         busy = isinstance(error, ShopifyThrottled)
         if cached is not None:
             why = "is busy" if busy else "cannot be reached"
-            return _from_cache(
-                store,
-                cached,
-                STALE,
-                f"{name} {why} right now: these orders are from {_age(cached.age_seconds)} ago.",
+            message = (
+                f"{name} {why} right now: these orders are from {_age(cached.age_seconds)} ago."
             )
-        return StoreOrders(
-            store_id=store.pk,
-            store_name=name,
-            shop_domain=store.shop_domain,
-            state=BUSY if busy else UNAVAILABLE,
+            return _from_cache(store, cached, STALE, message), refresh
+        part = _part(
+            store,
+            BUSY if busy else UNAVAILABLE,
             message=(
                 f"{name} is busy right now; the orders will show in a few seconds."
                 if busy
@@ -204,8 +219,10 @@ def _failure(
             ),
             retry_after=getattr(error, "retry_after", None) or 5.0,
         )
+        return part, refresh
+    followups = []
     if isinstance(error, ShopifyAuthError):
-        services.store_token_rejected(store_id=store.pk, detail=str(error))
+        followups.append(Followup(ACCESS_REFUSED, store.pk, detail=str(error)))
         message = f"{name} refused the copilot's access: an admin needs to reconnect the store."
     elif isinstance(error, ProtectedCustomerDataError):
         message = (
@@ -220,14 +237,8 @@ def _failure(
         logger.exception("order lookup in %s failed", store.shop_domain, exc_info=error)
         message = f"The orders of {name} could not be read."
     if cached is not None:
-        return _from_cache(store, cached, STALE, message)
-    return StoreOrders(
-        store_id=store.pk,
-        store_name=name,
-        shop_domain=store.shop_domain,
-        state=ERROR,
-        message=message,
-    )
+        return _from_cache(store, cached, STALE, message), followups
+    return _part(store, ERROR, message=message), followups
 
 
 def customer_orders_for_card(email: str) -> CustomerOrders:
@@ -236,7 +247,7 @@ def customer_orders_for_card(email: str) -> CustomerOrders:
     Fresh cache entries are served without asking Shopify (one cache round trip for all stores);
     otherwise each store is asked once (stores in parallel), within SHOPIFY_CARD_TIMEOUT_SECONDS
     and never waiting for the cost bucket: a busy or unreachable store shows its cached copy
-    marked stale, or a "busy"/"unavailable" state, and is fetched again in the background.
+    marked stale, or a "busy"/"unavailable" state, and its followup asks for a background fetch.
     """
     email = (email or "").strip().lower()
     if "@" not in email:
@@ -244,6 +255,7 @@ def customer_orders_for_card(email: str) -> CustomerOrders:
     stores = active_stores()
     cached = order_cache.read_many(stores, email)
     results: dict[int, StoreOrders] = {}
+    followups: list[Followup] = []
     to_fetch = []
     for store in stores:
         entry = cached.get(store.pk)
@@ -261,19 +273,22 @@ def customer_orders_for_card(email: str) -> CustomerOrders:
         fetched = []
     for store, (page, error, started_at) in zip(to_fetch, fetched, strict=True):
         if page is None:
-            results[store.pk] = _failure(store, email, error, cached.get(store.pk))
+            results[store.pk], more = _failure(store, email, error, cached.get(store.pk))
+            followups += more
             continue
         order_cache.write(store, email, page, started_at=started_at)
-        results[store.pk] = StoreOrders(
-            store_id=store.pk,
-            store_name=store.display_name,
-            shop_domain=store.shop_domain,
-            state=FRESH,
+        results[store.pk] = _part(
+            store,
+            FRESH,
             orders=page.orders,
             has_more=page.has_next_page,
             fetched_at=datetime.fromtimestamp(started_at, tz=UTC),
         )
-    return CustomerOrders(email=email, stores=tuple(results[store.pk] for store in stores))
+    return CustomerOrders(
+        email=email,
+        stores=tuple(results[store.pk] for store in stores),
+        followups=tuple(followups),
+    )
 
 
 # --- one order ---------------------------------------------------------------------------------
@@ -284,6 +299,7 @@ class OrderLookup:
     state: str  # FRESH, BUSY, UNAVAILABLE or ERROR (or "missing")
     order: Order | None = None
     message: str = ""
+    followups: tuple[Followup, ...] = field(default=(), compare=False)
 
 
 def order_for_card(*, store_id: int, order_id: str) -> OrderLookup:
@@ -295,8 +311,8 @@ def order_for_card(*, store_id: int, order_id: str) -> OrderLookup:
         client = client_for_store(store, timeout=settings.SHOPIFY_CARD_TIMEOUT_SECONDS)
         order = client.order(order_id)
     except Exception as error:
-        failure = _failure(store, "", error, None)
-        return OrderLookup(failure.state, message=failure.message)
+        failure, followups = _failure(store, "", error, None)
+        return OrderLookup(failure.state, message=failure.message, followups=tuple(followups))
     if order is None:
         return OrderLookup("missing", message=f"{store.display_name} has no such order.")
     return OrderLookup(FRESH, order=order)
@@ -329,6 +345,7 @@ class RefundPreview:
     needs_approval: bool = False
     message: str = ""
     suggestion: RefundSuggestion | None = None
+    followups: tuple[Followup, ...] = field(default=(), compare=False)
 
 
 def refund_approval_threshold() -> Decimal:
@@ -358,8 +375,8 @@ def refund_preview(
             order_id, line_items=items, refund_shipping=refund_shipping
         )
     except Exception as error:
-        failure = _failure(store, "", error, None)
-        return RefundPreview(failure.state, message=failure.message)
+        failure, followups = _failure(store, "", error, None)
+        return RefundPreview(failure.state, message=failure.message, followups=tuple(followups))
     if suggestion is None:
         return RefundPreview("missing", message=f"{store.display_name} has no such order.")
     return RefundPreview(

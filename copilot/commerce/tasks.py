@@ -1,11 +1,20 @@
 """Background work of the commerce app: thin wrappers that call one service each and retry only
-what is transient (rate limits, timeouts, 5xx), with backoff."""
+what is transient (rate limits, timeouts, 5xx), with backoff.
+
+`execute_order_action`, `follow_order_cancel` and `write_action_note` are queued through
+`copilot.queueing` (see `action_lifecycle`), so the sweep queues them again when they are lost;
+each claims or checks its row first, so a second copy acts once."""
 
 import logging
 
 from celery import shared_task
 
-from copilot.integrations.http import PermanentError, RateLimited, TransientError, backoff_seconds
+from copilot.integrations.http import (
+    IntegrationError,
+    RateLimited,
+    TransientError,
+    backoff_seconds,
+)
 
 from . import services
 
@@ -57,10 +66,15 @@ def write_action_note(self, audit_id: int) -> None:
     try:
         with KustomerClient.from_settings() as client:
             services.order_action_note_write(action_id=audit_id, client=client)
-    except RateLimited as error:
-        raise self.retry(exc=error, countdown=error.retry_after) from None
-    except TransientError as error:
-        raise self.retry(exc=error, countdown=backoff_seconds(self.request.retries)) from None
-    except PermanentError as error:
+    except IntegrationError as error:
+        if isinstance(error, TransientError) and self.request.retries < self.max_retries:
+            countdown = (
+                error.retry_after
+                if isinstance(error, RateLimited)
+                else backoff_seconds(self.request.retries)
+            )
+            raise self.retry(exc=error, countdown=countdown) from None
+        # Refused, or still failing after every retry: the note is given up, and the row says so
+        # (the sweep only queues notes whose task was lost).
         logger.warning("note of order action %s not written: %s", audit_id, error)
         services.order_action_note_failed(action_id=audit_id, error=str(error))

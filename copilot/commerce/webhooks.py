@@ -24,7 +24,7 @@ from copilot.webhooks.services import webhook_event_queue
 
 from . import order_cache
 from .models import Store
-from .services import _normalize_domain, store_disconnect, store_token_check
+from .stores import shop_domain_normalize, store_disconnect, store_token_check
 
 ORDER_TOPICS = {"orders/create", "orders/updated", "orders/cancelled"}
 REFUND_CREATE = "refunds/create"
@@ -60,7 +60,7 @@ def _uninstall_data(payload: dict, shop_domain: str) -> dict:
     domain = payload.get("myshopify_domain")
     if not isinstance(domain, str) or not domain:
         raise PayloadError("The body does not fit its topic: the shop has no `myshopify_domain`.")
-    if _normalize_domain(domain) != shop_domain:
+    if shop_domain_normalize(domain) != shop_domain:
         raise PayloadError("The body is about another shop than X-Shopify-Shop-Domain names.")
     return {}
 
@@ -82,7 +82,7 @@ class ShopifyWebhooks(Vendor):
         topic = intake.identifier(
             headers.get("X-Shopify-Topic", "").lower(), what="X-Shopify-Topic header", max_length=64
         )
-        shop_domain = _normalize_domain(
+        shop_domain = shop_domain_normalize(
             intake.identifier(
                 headers.get("X-Shopify-Shop-Domain", ""),
                 what="X-Shopify-Shop-Domain header",

@@ -1,5 +1,8 @@
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
+
+from copilot.queueing import QueuedWorkMixin
 
 
 class Draft(models.Model):
@@ -72,6 +75,34 @@ class Draft(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.rank} {self.get_source_display()} for message {self.message_id}"
+
+
+class DraftRegeneration(QueuedWorkMixin):
+    """The card's latest request for a new set of a message's drafts, until its task made it.
+
+    One row per message: a message waits for one new set at a time (asking again before it
+    exists asks for the same generation), so the row is keyed by the message and the task keeps
+    its arguments, the message's id and the generation.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        DONE = "done", "Done"
+
+    message = models.OneToOneField(
+        "inbox.InboundMessage",
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="draft_regeneration",
+    )
+    generation = models.PositiveSmallIntegerField()
+    requested_by = models.CharField(max_length=255, blank=True)  # Kustomer user id
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    requested_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"generation {self.generation} of message {self.message_id} ({self.status})"
 
 
 class StorePolicy(models.Model):

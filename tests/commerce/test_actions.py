@@ -11,10 +11,11 @@ from django.contrib.auth.models import Permission, User
 from django.core.exceptions import PermissionDenied
 from django.db import connection
 
+from copilot.agents import Agent
 from copilot.commerce import services, tasks
 from copilot.commerce.models import OrderAction, RefundApproval
-from copilot.commerce.permissions import Agent, agent_allowed_actions
-from copilot.commerce.selectors import RefundLine, refund_preview
+from copilot.commerce.permissions import agent_allowed_actions
+from copilot.commerce.selectors import RefundLine
 from copilot.integrations.http import PermanentError, TransientError
 from copilot.integrations.shopify import MailingAddress
 from copilot.sandbox_shopify.bucket import buckets
@@ -46,7 +47,7 @@ def refund(store, order, *, confirmed, idempotency_key=None, **options):
 def test_a_refund_below_the_threshold_is_sent_audited_and_noted(store, fake_shop, kustomer_notes):
     order = order_of(fake_shop, "katherine@example.com", state="unfulfilled")  # $45 + $8
 
-    preview = refund_preview(store_id=store.pk, order_id=gid("Order", order.pk))
+    preview = services.refund_preview(store_id=store.pk, order_id=gid("Order", order.pk))
     result = refund(store, order, confirmed=preview.amount.amount)
 
     assert preview.amount.display() == "$53.00"
@@ -101,7 +102,7 @@ def test_a_partial_refund_by_line_item_with_shipping(store, fake_shop):
     beanie = order.line_items.get(title="Wool Blend Beanie")
     lines = [RefundLine(gid("LineItem", beanie.pk), 1, restock=True)]
 
-    preview = refund_preview(
+    preview = services.refund_preview(
         store_id=store.pk, order_id=gid("Order", order.pk), line_items=lines, refund_shipping=True
     )
     result = refund(
@@ -260,7 +261,7 @@ def test_an_unconfirmed_refund_is_resent_with_the_same_key_and_refunds_once(
     store, fake_shop, settings, slow_mutations
 ):
     order = order_of(fake_shop, "katherine@example.com", state="unfulfilled")
-    preview = refund_preview(store_id=store.pk, order_id=gid("Order", order.pk))
+    preview = services.refund_preview(store_id=store.pk, order_id=gid("Order", order.pk))
     settings.SHOPIFY_CARD_TIMEOUT_SECONDS = 0.3  # we stop waiting before Shopify answers
 
     result = refund(store, order, confirmed=preview.amount.amount)

@@ -4,7 +4,7 @@ import socket
 
 import pytest
 
-from copilot.commerce import services
+from copilot.commerce import selectors, services
 from copilot.commerce.models import Store
 from copilot.commerce.selectors import (
     BUSY,
@@ -13,9 +13,8 @@ from copilot.commerce.selectors import (
     FRESH,
     STALE,
     UNAVAILABLE,
-    customer_orders_for_card,
-    order_for_card,
 )
+from copilot.commerce.services import customer_orders_for_card, order_for_card
 from copilot.sandbox_shopify import services as fake_services
 from copilot.sandbox_shopify.bucket import buckets
 from copilot.sandbox_shopify.models import WebhookSubscription, gid
@@ -123,6 +122,22 @@ def test_a_revoked_token_shows_an_error_and_takes_the_store_out(store, fake_shop
     store.refresh_from_db()
     assert store.status == Store.Status.TOKEN_REJECTED
     assert customer_orders_for_card("ada@example.com").stores == ()
+
+
+def test_the_read_only_reports_a_refused_token_and_the_card_takes_the_store_out(store, fake_shop):
+    fake_shop.installed = False
+    fake_shop.save()
+
+    read = selectors.customer_orders_for_card("ada@example.com")
+    store.refresh_from_db()
+    status_after_read = store.status
+    services.customer_orders_for_card("ada@example.com")
+    store.refresh_from_db()
+
+    assert read.stores[0].state == ERROR
+    assert [followup.kind for followup in read.followups] == [selectors.ACCESS_REFUSED]
+    assert status_after_read == Store.Status.CONNECTED  # a selector writes nothing
+    assert store.status == Store.Status.TOKEN_REJECTED
 
 
 def test_missing_protected_data_approval_is_explained(store, settings):

@@ -1,4 +1,4 @@
-"""copilot/integrations/shopify.py against the fake Shopify over real HTTP."""
+"""copilot/integrations/shopify/ (the client) against the fake Shopify over real HTTP."""
 
 import os
 import socket

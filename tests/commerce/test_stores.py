@@ -7,11 +7,11 @@ from cryptography.fernet import Fernet
 from django.contrib.auth.models import User
 from django.core.management import call_command
 
+from copilot.agents import Agent
 from copilot.commerce import services
 from copilot.commerce.checks import shopify_settings
 from copilot.commerce.encryption import TokenDecryptionError
 from copilot.commerce.models import OrderAction, RefundApproval, Store
-from copilot.commerce.permissions import Agent
 from copilot.integrations.http import IntegrationError
 from copilot.sandbox_shopify.models import Refund, WebhookSubscription, gid
 from tests.sandbox_shopify.support import order_of

@@ -2,6 +2,7 @@
 
 import pytest
 
+from copilot.agents import Agent
 from copilot.inbox.models import InboundMessage
 from copilot.replies.models import Draft
 from copilot.replies.selectors import acceptance_rates
@@ -12,6 +13,8 @@ from copilot.replies.services import (
 )
 
 pytestmark = pytest.mark.django_db
+
+SAM = Agent(id="user-42", name="Sam", roles=frozenset({"agent"}))
 
 
 @pytest.fixture
@@ -36,7 +39,7 @@ def draft(message, *, rank=1, source=Draft.Source.MODEL, intent="track_order", g
 def test_a_draft_used_as_is_records_who_and_when(message):
     used = draft(message)
 
-    recorded = draft_feedback_record(draft_id=used.id, action="used", agent="user-42")
+    recorded = draft_feedback_record(draft_id=used.id, action="used", agent=SAM)
 
     recorded.refresh_from_db()
     assert recorded.status == Draft.Status.USED
@@ -49,7 +52,7 @@ def test_an_edited_draft_keeps_the_text_that_was_sent(message):
     edited = draft(message)
 
     draft_feedback_record(
-        draft_id=edited.id, action="edited", edited_text="Hi Ada, it ships today!", agent="u7"
+        draft_id=edited.id, action="edited", edited_text="Hi Ada, it ships today!", agent=SAM
     )
 
     edited.refresh_from_db()
@@ -64,7 +67,7 @@ def test_an_edit_that_changes_only_spacing_counts_as_used_as_is(message):
         draft_id=same.id,
         action="edited",
         edited_text="Hi Ada,\nYour order #1020 is on its way.\n\nBest,\nSam  ",
-        agent_name="Sam",
+        agent=SAM,
     )
 
     same.refresh_from_db()
@@ -74,9 +77,9 @@ def test_an_edit_that_changes_only_spacing_counts_as_used_as_is(message):
 def test_the_last_decision_wins_and_shown_never_undoes_one(message):
     taken = draft(message)
 
-    draft_feedback_record(draft_id=taken.id, action="dismissed")
-    draft_feedback_record(draft_id=taken.id, action="used")
-    draft_feedback_record(draft_id=taken.id, action="shown")
+    draft_feedback_record(draft_id=taken.id, action="dismissed", agent=SAM)
+    draft_feedback_record(draft_id=taken.id, action="used", agent=SAM)
+    draft_feedback_record(draft_id=taken.id, action="shown", agent=SAM)
 
     taken.refresh_from_db()
     assert taken.status == Draft.Status.USED
@@ -85,12 +88,14 @@ def test_the_last_decision_wins_and_shown_never_undoes_one(message):
 @pytest.mark.parametrize(("action", "text"), [("liked", ""), ("edited", ""), ("edited", "   ")])
 def test_feedback_that_cannot_be_recorded_says_why(message, action, text):
     with pytest.raises(FeedbackError):
-        draft_feedback_record(draft_id=draft(message).id, action=action, edited_text=text)
+        draft_feedback_record(
+            draft_id=draft(message).id, action=action, edited_text=text, agent=SAM
+        )
 
 
 def test_showing_a_set_marks_only_the_new_drafts(message):
     first, second = draft(message), draft(message, rank=2)
-    draft_feedback_record(draft_id=first.id, action="dismissed")
+    draft_feedback_record(draft_id=first.id, action="dismissed", agent=SAM)
 
     assert drafts_shown_record(message_id=message.id, generation=0) == 1
 
@@ -112,7 +117,7 @@ def test_acceptance_per_source_and_per_intent_counts_seen_drafts_only(message):
     for owner, rank, source, intent, action in outcomes:
         row = draft(owner, rank=rank, source=source, intent=intent)
         if action:
-            draft_feedback_record(draft_id=row.id, action=action, edited_text="changed")
+            draft_feedback_record(draft_id=row.id, action=action, edited_text="changed", agent=SAM)
 
     by_source = {row.key: row for row in acceptance_rates(by="source")}
     by_intent = {row.key: row for row in acceptance_rates(by="intent")}
@@ -128,9 +133,9 @@ def test_acceptance_per_source_and_per_intent_counts_seen_drafts_only(message):
 
 def test_the_admin_shows_acceptance_per_intent_and_per_source(message, admin_client):
     used = draft(message)
-    draft_feedback_record(draft_id=used.id, action="used")
+    draft_feedback_record(draft_id=used.id, action="used", agent=SAM)
     dismissed = draft(message, rank=2, source=Draft.Source.TEMPLATE)
-    draft_feedback_record(draft_id=dismissed.id, action="dismissed")
+    draft_feedback_record(draft_id=dismissed.id, action="dismissed", agent=SAM)
 
     response = admin_client.get("/admin/replies/draft/")
 

@@ -7,7 +7,7 @@ import pytest
 
 from copilot.replies import selectors
 from copilot.replies.models import Draft
-from copilot.replies.services import drafts_generate_for_message, drafts_regenerate_request
+from copilot.replies.services import drafts_generate_for_message
 from copilot.sandbox_kustomer import selectors as kustomer_log
 from copilot.sandbox_kustomer import services as fake_kustomer
 from copilot.sandbox_llm.answers import INVENTED_ORDER_NUMBER, INVENTED_TRACKING_NUMBER
@@ -198,35 +198,6 @@ def test_generating_twice_stores_one_set_and_asks_the_model_once(llm, ada, inbou
     assert [draft.id for draft in again] == [draft.id for draft in first]
     assert Draft.objects.filter(message=message).count() == 3
     assert len(llm.requests()) == 1
-
-
-def test_the_card_can_ask_for_new_drafts_and_the_old_ones_stay(llm, ada, inbound):
-    message = inbound(ada, WHERE_IS_IT)
-    drafts_generate_for_message(message_id=message.id)
-
-    generation = drafts_regenerate_request(message_id=message.id, requested_by="agent-7")
-
-    assert generation == 1
-    shown = selectors.drafts_for_message(message_id=message.id, agent_name="Sam")
-    assert shown.generation == 1 and shown.state == selectors.READY
-    assert shown.drafts[0].text.endswith("Best,\nSam")
-    assert Draft.objects.filter(message=message).count() == 6
-    assert len(llm.requests()) == 2
-
-
-def test_asking_again_before_the_new_drafts_exist_asks_once(ada, inbound, monkeypatch):
-    message = inbound(ada, WHERE_IS_IT)
-    drafts_generate_for_message(message_id=message.id)
-    queued = []
-    monkeypatch.setattr(
-        "copilot.replies.tasks.regenerate_drafts.delay", lambda *args: queued.append(args)
-    )
-
-    assert drafts_regenerate_request(message_id=message.id) == 1
-    assert drafts_regenerate_request(message_id=message.id) == 1
-
-    assert queued == [(message.id, 1)]
-    assert selectors.drafts_for_message(message_id=message.id).state == selectors.REGENERATING
 
 
 def test_when_kustomer_cannot_be_reached_drafts_are_made_from_what_is_known(
