@@ -7,7 +7,7 @@ from django.core.exceptions import PermissionDenied
 from copilot.integrations.http import IntegrationError
 
 from .approvals import refund_approval_decide
-from .models import OrderAction, OrderActionEvent, RefundApproval, Store, WebhookEvent
+from .models import OrderAction, OrderActionEvent, RefundApproval, Store
 from .selectors import stores_changed
 from .stores import store_connect, store_disconnect, store_token_check, store_webhooks_register
 
@@ -192,15 +192,3 @@ class RefundApprovalAdmin(admin.ModelAdmin):
     @admin.action(description="Reject the selected refunds")
     def reject(self, request, queryset):
         self._decide(request, queryset, approve=False)
-
-
-@admin.register(WebhookEvent)
-class WebhookEventAdmin(admin.ModelAdmin):
-    list_display = ("received_at", "topic", "shop_domain", "status", "detail")
-    list_filter = ("topic", "status")
-
-    def get_readonly_fields(self, request, obj=None):
-        return [field.name for field in self.model._meta.fields]
-
-    def has_add_permission(self, request):
-        return False

@@ -1,4 +1,4 @@
-"""Shopify stores, the webhooks they send us, and the audit trail of the actions agents take."""
+"""Shopify stores and the audit trail of the actions agents take (webhooks: copilot.webhooks)."""
 
 from django.conf import settings
 from django.db import models
@@ -57,43 +57,6 @@ class Store(models.Model):
     @property
     def access_token(self) -> str:
         return token_decrypt(self.access_token_encrypted) if self.access_token_encrypted else ""
-
-
-class WebhookEvent(models.Model):
-    """One delivery from Shopify, kept once per webhook id (duplicates are no-ops).
-
-    Only what processing needs is kept (order id, emails), not the body: it holds customer
-    details we have no use for.
-    """
-
-    class Status(models.TextChoices):
-        RECEIVED = "received"
-        PROCESSED = "processed"
-        IGNORED = "ignored"
-        FAILED = "failed"
-
-    source = models.CharField(max_length=32, default="shopify")
-    external_id = models.CharField(max_length=255)
-    topic = models.CharField(max_length=64)
-    shop_domain = models.CharField(max_length=255)
-    api_version = models.CharField(max_length=16, blank=True)
-    triggered_at = models.DateTimeField(null=True, blank=True)
-    data = models.JSONField(default=dict, blank=True)
-    status = models.CharField(max_length=16, choices=Status, default=Status.RECEIVED)
-    detail = models.CharField(max_length=500, blank=True)
-    received_at = models.DateTimeField(auto_now_add=True)
-    processed_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["source", "external_id"], name="commerce_webhook_event_unique"
-            )
-        ]
-        ordering = ["-received_at"]
-
-    def __str__(self) -> str:
-        return f"{self.topic} from {self.shop_domain} ({self.external_id})"
 
 
 class OrderAction(QueuedWorkMixin):
