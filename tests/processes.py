@@ -57,8 +57,19 @@ def wait_until(predicate: Callable[[], bool], *, timeout: float, interval: float
 class CeleryWorker:
     """A `celery worker` process on its own queue, in its own process group so it can be killed."""
 
-    def __init__(self, *, redis_url: str, queue: str, extra_env: dict[str, str] | None = None):
+    def __init__(
+        self,
+        *,
+        redis_url: str,
+        queue: str,
+        extra_env: dict[str, str] | None = None,
+        # As production runs workers (README, docs/deploy/systemd): gossip and mingle serve
+        # nothing here, and their shutdown on a lost connection is where workers have crashed.
+        options: tuple[str, ...] = ("--without-gossip", "--without-mingle"),
+    ):
         self.queue = queue
+        # A file, not a pipe: a pipe nobody reads fills up and blocks the worker's logging.
+        self.log = tempfile.TemporaryFile()  # noqa: SIM115  (open for the process's life)
         self.name = f"test-{uuid.uuid4().hex[:8]}@localhost"
         env = {
             **os.environ,
@@ -81,8 +92,7 @@ class CeleryWorker:
                 "prefork",
                 "--concurrency",
                 "1",
-                "--without-gossip",
-                "--without-mingle",
+                *options,
                 "--queues",
                 queue,
                 "--hostname",
@@ -94,7 +104,7 @@ class CeleryWorker:
             ],
             cwd=PROJECT_ROOT,
             env=env,
-            stdout=subprocess.PIPE,
+            stdout=self.log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
@@ -112,7 +122,11 @@ class CeleryWorker:
                 self.process.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 self.kill()
-        return self.process.stdout.read().decode(errors="replace") if self.process.stdout else ""
+        return self.output()
+
+    def output(self) -> str:
+        self.log.seek(0)
+        return self.log.read().decode(errors="replace")
 
 
 class RedisServer:
@@ -166,6 +180,7 @@ class CeleryBeat:
 
     def __init__(self, *, redis_url: str, extra_env: dict[str, str] | None = None):
         self.schedule = Path(tempfile.mkdtemp()) / "beat-schedule"
+        self.log = tempfile.TemporaryFile()  # noqa: SIM115  (open for the process's life)
         env = {
             **os.environ,
             "DATABASE_URL": shared_database_url(),
@@ -190,7 +205,7 @@ class CeleryBeat:
             ],
             cwd=PROJECT_ROOT,
             env=env,
-            stdout=subprocess.PIPE,
+            stdout=self.log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
@@ -204,7 +219,8 @@ class CeleryBeat:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait(timeout=10)
         shutil.rmtree(self.schedule.parent, ignore_errors=True)
-        return self.process.stdout.read().decode(errors="replace") if self.process.stdout else ""
+        self.log.seek(0)
+        return self.log.read().decode(errors="replace")
 
 
 @contextlib.contextmanager
