@@ -20,6 +20,9 @@ install: $(VENV)/.installed
 
 # The demo: the app, the fake Kustomer and Shopify, a trained intent model (all idempotent).
 run: export COPILOT_DEMO ?= true
+# The fake Kustomer sends its webhooks here, and the demo calls its fakes here: the address it
+# serves on (unless set), so that `make run PORT=9000` receives customers' messages.
+run: export COPILOT_PUBLIC_URL ?= http://$(HOST):$(PORT)
 run: install
 	$(BIN)/python manage.py migrate --no-input
 	$(BIN)/python manage.py demo_setup

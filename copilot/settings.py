@@ -55,14 +55,17 @@ INSTALLED_APPS = [
     "copilot.webhooks",
     "copilot.inbox",
     "copilot.commerce",
-    "copilot.sandbox_shopify",
-    "copilot.sandbox_kustomer",
     "copilot.replies",
-    "copilot.sandbox_llm",
     "intents",
     "cards",
     "axes",
 ]
+# The fakes of Kustomer, Shopify and the model server (copilot/sandbox, served under /sandbox/):
+# on in the demo and the tests. Only then are they installed, so a production database has none of
+# their tables and its admin none of their pages.
+COPILOT_SANDBOX = env.bool("COPILOT_SANDBOX", default=DEMO_MODE)
+if COPILOT_SANDBOX:
+    INSTALLED_APPS += ["copilot.sandbox.shopify", "copilot.sandbox.kustomer", "copilot.sandbox.llm"]
 
 MIDDLEWARE = [
     "copilot.observability.RequestLogMiddleware",
@@ -172,6 +175,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     # A publish on a connection that died silently must fail, not wait forever.
     "socket_timeout": 10,
 }
+# Queued work is published (after commit, from a request or the sweep) on connections that wait
+# this long for Redis, once: a hung Redis must not hold a webhook's answer. A publish that gives
+# up leaves its stored row to the sweep. Workers and beat keep the longer timeouts above.
+COPILOT_PUBLISH_TIMEOUT = env.float("COPILOT_PUBLISH_TIMEOUT", default=0.4)
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {"intents.tasks.train_model_version": {"queue": "training"}}
 # Queued work (webhook events, messages, order actions, notes, training runs) is swept this often:
@@ -241,8 +248,6 @@ INTENT_MIN_EXAMPLES = env.int("INTENT_MIN_EXAMPLES", default=10)
 INTENT_TRAINING_SEED = env.int("INTENT_TRAINING_SEED", default=0)
 
 # --- Shopify -----------------------------------------------------------------------------------
-# The fake vendors under /sandbox/ (fake Shopify, fake Kustomer): on in the demo and the tests.
-COPILOT_SANDBOX = env.bool("COPILOT_SANDBOX", default=DEMO_MODE)
 # The GraphQL Admin API version every call uses (quarterly; each is supported for 12 months).
 SHOPIFY_API_VERSION = env.str("SHOPIFY_API_VERSION", default="2026-10")
 # The app's client secret, which signs webhooks. Comma-separated during a rotation (new,old):
@@ -310,7 +315,7 @@ SANDBOX_SHOPIFY_WEBHOOK_SECRET = env.str("SANDBOX_SHOPIFY_WEBHOOK_SECRET", defau
 )
 
 # --- Sandbox: fake Kustomer ---------------------------------------------------------------------
-# The fake Kustomer API (copilot/sandbox_kustomer, docs/sandbox.md), mounted under
+# The fake Kustomer API (copilot/sandbox/kustomer, docs/sandbox.md), mounted under
 # /sandbox/kustomer/ when COPILOT_SANDBOX is true. Requests per rolling minute for the whole org
 # (Kustomer's Enterprise plan) and creates per customer per minute; an artificial delay added to
 # every request (benchmarks); a factor on Kustomer's webhook retry schedule (1, 1, 2, 5, 10, 15,

@@ -15,7 +15,10 @@ urlpatterns = [
     path("admin/", admin.site.urls),
 ]
 
+# The fakes are mounted only where they are installed (settings.COPILOT_SANDBOX).
 if settings.COPILOT_SANDBOX:
-    urlpatterns += [path("sandbox/kustomer/", include("copilot.sandbox_kustomer.urls"))]
-    urlpatterns += [path("sandbox/shopify/", include("copilot.sandbox_shopify.urls"))]
-    urlpatterns += [path("sandbox/llm/", include("copilot.sandbox_llm.urls"))]
+    urlpatterns += [
+        path("sandbox/kustomer/", include("copilot.sandbox.kustomer.urls")),
+        path("sandbox/shopify/", include("copilot.sandbox.shopify.urls")),
+        path("sandbox/llm/", include("copilot.sandbox.llm.urls")),
+    ]

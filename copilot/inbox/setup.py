@@ -53,6 +53,11 @@ def kustomer_setup_run(*, client: KustomerClient) -> SetupReport:
             defaults={"url": hook.url, "events": hook.events, "token": hook.token},
         )
         webhook_created = True
+    else:
+        # A webhook of ours may have been pointed here since it was registered (the demo served
+        # on another port): what we keep says where it points now.
+        registered_ids = [hook.id for hook in registered]
+        WebhookSubscription.objects.filter(kustomer_id__in=registered_ids).update(url=url)
     return SetupReport(klass_created, webhook_created, url)
 
 

@@ -73,7 +73,7 @@ def start(arguments, *, org_limit: int, customer_limit: int, workdir: Path):
     import django
 
     django.setup()
-    from copilot.sandbox_kustomer import services as sandbox
+    from copilot.sandbox.kustomer import services as sandbox
 
     admin_key = sandbox.api_key_create(roles=["org.admin"], name="setup").token
     copilot_key = sandbox.api_key_create(roles=COPILOT_ROLES, name="copilot").token
@@ -115,7 +115,7 @@ def end_to_end(arguments) -> dict:
         arguments, org_limit=100000, customer_limit=100000, workdir=workdir
     )
     from copilot.inbox.models import InboundMessage
-    from copilot.sandbox_kustomer.models import Note
+    from copilot.sandbox.kustomer.models import Note
 
     try:
         customers = [
@@ -176,7 +176,7 @@ def burst(arguments) -> dict:
     from django.utils import timezone
 
     from copilot.inbox.models import InboundMessage
-    from copilot.sandbox_kustomer.models import KObject, Note, RequestLog
+    from copilot.sandbox.kustomer.models import KObject, Note, RequestLog
 
     try:
         customers = [

@@ -95,7 +95,7 @@ def start(workdir: Path):
     import django
 
     django.setup()
-    from copilot.sandbox_kustomer import services as fake_kustomer
+    from copilot.sandbox.kustomer import services as fake_kustomer
 
     key = fake_kustomer.api_key_create(roles=COPILOT_ROLES, name="copilot").token
     os.environ["KUSTOMER_API_KEY"] = key
@@ -104,7 +104,7 @@ def start(workdir: Path):
     settings.KUSTOMER_API_KEY = key
     server = gunicorn(env, port=port, workers=1, threads=16, log=workdir / "gunicorn.log")
     from copilot.commerce import services as commerce
-    from copilot.sandbox_shopify.seed import DEMO_DOMAIN, DEMO_TOKEN
+    from copilot.sandbox.shopify.seed import DEMO_DOMAIN, DEMO_TOKEN
 
     commerce.store_connect(
         shop_domain=DEMO_DOMAIN,
@@ -122,8 +122,8 @@ def classified_messages(count: int) -> list[int]:
     import json
 
     from copilot.inbox.models import InboundMessage
-    from copilot.sandbox_kustomer import services as fake_kustomer
-    from copilot.sandbox_kustomer.models import Customer
+    from copilot.sandbox.kustomer import services as fake_kustomer
+    from copilot.sandbox.kustomer.models import Customer
     from intents.models import ModelVersion, Prediction
     from intents.services import intents_ensure
 

@@ -2,8 +2,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from copilot.sandbox_kustomer import selectors as kustomer_selectors
-from copilot.sandbox_kustomer import services as kustomer_sandbox
+from copilot.sandbox.kustomer import selectors as kustomer_selectors
+from copilot.sandbox.kustomer import services as kustomer_sandbox
 from tests.sandbox_shopify.support import (  # noqa: F401  (fixtures)
     NoteRecorder,
     _fresh_shopify_state,

@@ -14,8 +14,8 @@ from copilot import queueing
 from copilot.agents import Agent
 from copilot.commerce import services, tasks
 from copilot.commerce.models import OrderAction, RefundApproval
-from copilot.sandbox_shopify.bucket import buckets
-from copilot.sandbox_shopify.models import Refund, gid
+from copilot.sandbox.shopify.bucket import buckets
+from copilot.sandbox.shopify.models import Refund, gid
 from tests.sandbox_shopify.support import order_of
 
 pytestmark = pytest.mark.django_db(transaction=True)

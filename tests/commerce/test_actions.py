@@ -18,8 +18,8 @@ from copilot.commerce.permissions import agent_allowed_actions
 from copilot.commerce.selectors import RefundLine
 from copilot.integrations.http import PermanentError, TransientError
 from copilot.integrations.shopify import MailingAddress
-from copilot.sandbox_shopify.bucket import buckets
-from copilot.sandbox_shopify.models import InvoiceEmail, Refund, gid
+from copilot.sandbox.shopify.bucket import buckets
+from copilot.sandbox.shopify.models import InvoiceEmail, Refund, gid
 from tests.sandbox_shopify.support import forget_our_bucket, order_of, wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -234,7 +234,7 @@ def test_a_busy_shopify_changes_nothing_and_the_same_confirmation_can_try_again(
 @pytest.fixture
 def slow_mutations(monkeypatch):
     """Shopify takes 0.6 s over every mutation (reads stay quick), like a slow network."""
-    from copilot.sandbox_shopify import schema
+    from copilot.sandbox.shopify import schema
 
     run = schema.run
 

@@ -15,10 +15,10 @@ from copilot.commerce.selectors import (
     UNAVAILABLE,
 )
 from copilot.commerce.services import customer_orders_for_card, order_for_card
-from copilot.sandbox_shopify import services as fake_services
-from copilot.sandbox_shopify.bucket import buckets
-from copilot.sandbox_shopify.models import WebhookSubscription, gid
-from copilot.sandbox_shopify.seed import shop_seed
+from copilot.sandbox.shopify import services as fake_services
+from copilot.sandbox.shopify.bucket import buckets
+from copilot.sandbox.shopify.models import WebhookSubscription, gid
+from copilot.sandbox.shopify.seed import shop_seed
 from tests.sandbox_shopify.support import order_of, wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)

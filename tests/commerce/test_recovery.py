@@ -18,8 +18,8 @@ from django.contrib.auth.models import Permission, User
 from copilot.agents import Agent
 from copilot.commerce import services
 from copilot.commerce.models import OrderAction, RefundApproval
-from copilot.sandbox_shopify.models import gid
-from copilot.sandbox_shopify.webhooks import order_payload
+from copilot.sandbox.shopify.models import gid
+from copilot.sandbox.shopify.webhooks import order_payload
 from copilot.webhooks.models import WebhookEvent
 from tests.processes import (
     CeleryBeat,

@@ -23,8 +23,8 @@ from copilot.integrations.shopify import (
     ThrottleStatus,
     search_value,
 )
-from copilot.sandbox_shopify.bucket import buckets
-from copilot.sandbox_shopify.models import Refund, gid
+from copilot.sandbox.shopify.bucket import buckets
+from copilot.sandbox.shopify.models import Refund, gid
 from tests.sandbox_shopify.support import API_VERSION, order_of
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -13,7 +13,7 @@ from copilot.commerce.checks import shopify_settings
 from copilot.commerce.encryption import TokenDecryptionError
 from copilot.commerce.models import OrderAction, RefundApproval, Store
 from copilot.integrations.http import IntegrationError
-from copilot.sandbox_shopify.models import Refund, WebhookSubscription, gid
+from copilot.sandbox.shopify.models import Refund, WebhookSubscription, gid
 from tests.sandbox_shopify.support import order_of
 
 pytestmark = pytest.mark.django_db(transaction=True)

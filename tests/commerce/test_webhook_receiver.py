@@ -10,8 +10,8 @@ import pytest
 from copilot.commerce import order_cache
 from copilot.commerce.models import Store
 from copilot.commerce.selectors import CACHED, FRESH, customer_orders_for_card
-from copilot.sandbox_shopify.models import Order
-from copilot.sandbox_shopify.webhooks import order_payload, refund_payload, shop_payload
+from copilot.sandbox.shopify.models import Order
+from copilot.sandbox.shopify.webhooks import order_payload, refund_payload, shop_payload
 from copilot.webhooks.models import WebhookEvent
 from tests.sandbox_shopify.support import order_of, sign
 

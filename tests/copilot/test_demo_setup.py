@@ -2,8 +2,8 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from copilot.inbox.models import WebhookSubscription
-from copilot.sandbox_kustomer import selectors as sandbox_selectors
-from copilot.sandbox_kustomer import services as sandbox
+from copilot.sandbox.kustomer import selectors as sandbox_selectors
+from copilot.sandbox.kustomer import services as sandbox
 from intents.models import Intent, ModelVersion
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -32,6 +32,21 @@ def test_demo_setup_prepares_everything_and_can_run_again(demo, capsys):
     key = (demo / "demo.env").read_text()
     assert key.startswith("KUSTOMER_API_KEY=") and len(key) > 40
     assert "user admin, password admin" in capsys.readouterr().out
+
+
+def test_demo_setup_points_the_webhook_at_the_address_the_demo_now_serves_on(demo, settings):
+    settings.COPILOT_PUBLIC_URL = "http://127.0.0.1:8000"
+    call_command("demo_setup")
+    settings.COPILOT_PUBLIC_URL = "http://127.0.0.1:8765"
+
+    call_command("demo_setup")
+
+    webhooks = sandbox_selectors.outbound_webhooks(org=sandbox.org_get_or_create())
+    assert [hook.url for hook in webhooks] == ["http://127.0.0.1:8765/kustomer/webhooks/"]
+    subscription = WebhookSubscription.objects.get()
+    assert subscription.url == "http://127.0.0.1:8765/kustomer/webhooks/"
+    # Deliveries to the new address are signed with the token kept the first time.
+    assert subscription.token == webhooks[0].token
 
 
 def test_demo_setup_refuses_to_run_outside_the_demo(settings):

@@ -1,3 +1,4 @@
+import json
 import os
 import subprocess
 import sys
@@ -82,3 +83,90 @@ def test_check_deploy_is_clean_in_production_settings(tmp_path):
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+# Run in a fresh process: which apps are installed is decided once, when settings load.
+ADMIN_PAGES = """
+import json
+import sys
+
+import django
+
+django.setup()
+from django.contrib.auth import get_user_model
+from django.core.management import call_command, load_command_class
+from django.db import connection
+from django.test import Client
+
+from copilot.celery import app
+
+call_command("migrate", verbosity=0)
+client = Client()
+client.force_login(get_user_model().objects.create_superuser("admin", "a@example.com", "admin"))
+pages = {
+    "admin_index": client.get("/admin/").content.decode(),
+    "fake_shopify_admin": client.get("/admin/sandbox_shopify/").status_code,
+    "fake_kustomer_api": client.get("/sandbox/kustomer/_control/customers").status_code,
+}
+app.loader.import_default_modules()
+load_command_class("copilot", "demo_setup")
+print(json.dumps({
+    **pages,
+    "tables": [name for name in connection.introspection.table_names() if "sandbox" in name],
+    "modules": sorted(name for name in sys.modules if name.startswith("copilot.sandbox")),
+}))
+"""
+
+
+def _run_with_sandbox(tmp_path, *, sandbox: bool, args: list[str]) -> str:
+    """Runs `python <args>` outside the demo, on a SQLite database of its own."""
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp_path),
+        "DJANGO_SETTINGS_MODULE": "copilot.settings",
+        "DJANGO_SECRET_KEY": "a-secret-key-for-this-test-only",
+        "SHOPIFY_TOKEN_ENCRYPTION_KEY": "dGVzdC1vbmx5LXNob3BpZnktdG9rZW4ta2V5LTMyYnk=",
+        "SHOPIFY_WEBHOOK_SECRET": "a-webhook-secret",
+        "COPILOT_DATA_DIR": str(tmp_path),
+        "COPILOT_SANDBOX": "true" if sandbox else "false",
+        # The test client's host, and static files served without a collectstatic manifest.
+        "DJANGO_ALLOWED_HOSTS": "testserver",
+        "DJANGO_DEBUG": "true",
+    }
+    result = subprocess.run(
+        [sys.executable, *args],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+def test_without_the_sandbox_no_fake_is_migrated_or_shown_in_the_admin(tmp_path):
+    migrations = _run_with_sandbox(tmp_path, sandbox=False, args=["manage.py", "showmigrations"])
+    pages = json.loads(_run_with_sandbox(tmp_path, sandbox=False, args=["-c", ADMIN_PAGES]))
+
+    assert "inbox" in migrations
+    assert "sandbox" not in migrations
+    assert pages["tables"] == []
+    assert "/admin/inbox/" in pages["admin_index"]
+    assert "sandbox" not in pages["admin_index"].lower()
+    assert pages["fake_shopify_admin"] == 404
+    assert pages["fake_kustomer_api"] == 404
+    # Nothing the product loads (URLs, admin, tasks, commands) imports a fake.
+    assert pages["modules"] == []
+
+
+def test_with_the_sandbox_the_fakes_are_migrated_served_and_shown_in_the_admin(tmp_path):
+    migrations = _run_with_sandbox(tmp_path, sandbox=True, args=["manage.py", "showmigrations"])
+    pages = json.loads(_run_with_sandbox(tmp_path, sandbox=True, args=["-c", ADMIN_PAGES]))
+
+    for label in ("sandbox_kustomer", "sandbox_shopify", "sandbox_llm"):
+        assert f"\n{label}\n" in migrations
+        assert f"/admin/{label}/" in pages["admin_index"]
+    assert "sandbox_kustomer_outboundwebhook" in pages["tables"]
+    assert pages["fake_shopify_admin"] == 200
+    assert pages["fake_kustomer_api"] == 200

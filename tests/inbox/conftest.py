@@ -5,8 +5,8 @@ from dataclasses import dataclass
 import pytest
 
 from copilot.inbox import setup
-from copilot.sandbox_kustomer import selectors as sandbox_selectors
-from copilot.sandbox_kustomer import services as sandbox
+from copilot.sandbox.kustomer import selectors as sandbox_selectors
+from copilot.sandbox.kustomer import services as sandbox
 from intents.prediction import active_model
 from intents.services import (
     examples_import,

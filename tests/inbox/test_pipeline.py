@@ -7,7 +7,7 @@ from copilot.inbox.models import InboundMessage, WebhookSubscription
 from copilot.inbox.services import inbound_message_retry
 from copilot.integrations.http import RateLimited
 from copilot.pipeline import message_pipeline_run
-from copilot.sandbox_kustomer import services as sandbox
+from copilot.sandbox.kustomer import services as sandbox
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

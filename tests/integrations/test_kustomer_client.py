@@ -5,7 +5,7 @@ import pytest
 from copilot.integrations.http import PermanentError, RateLimited, TransientError
 from copilot.integrations.kustomer import WINDOW_MARGIN_SECONDS, KustomerClient, reset_seconds
 from copilot.integrations.ratelimit import Limits, LocalRateLimiter
-from copilot.sandbox_kustomer import services as sandbox
+from copilot.sandbox.kustomer import services as sandbox
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

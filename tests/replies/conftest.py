@@ -9,9 +9,9 @@ import pytest
 from copilot.inbox.models import InboundMessage
 from copilot.integrations.llm import forget_clients
 from copilot.replies.services import reply_defaults_seed
-from copilot.sandbox_kustomer import services as fake_kustomer
-from copilot.sandbox_kustomer.management.commands.sandbox_kustomer_seed import SHORTCUTS
-from copilot.sandbox_llm.models import ChatRequest
+from copilot.sandbox.kustomer import services as fake_kustomer
+from copilot.sandbox.kustomer.management.commands.sandbox_kustomer_seed import SHORTCUTS
+from copilot.sandbox.llm.models import ChatRequest
 from intents.models import ModelVersion, Prediction
 from intents.services import intents_ensure
 from tests.inbox.conftest import COPILOT_ROLES, customer, kustomer, trained_model  # noqa: F401

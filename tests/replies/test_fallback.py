@@ -12,7 +12,7 @@ from copilot.replies.fallback import (
     rank,
 )
 from copilot.replies.language import detect_language
-from copilot.sandbox_kustomer.management.commands.sandbox_kustomer_seed import SHORTCUTS
+from copilot.sandbox.kustomer.management.commands.sandbox_kustomer_seed import SHORTCUTS
 from tests.replies.factories import (
     INTENT_DESCRIPTIONS,
     TRACKING_URL,

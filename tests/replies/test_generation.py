@@ -8,9 +8,9 @@ import pytest
 from copilot.replies import selectors
 from copilot.replies.models import Draft
 from copilot.replies.services import drafts_generate_for_message
-from copilot.sandbox_kustomer import selectors as kustomer_log
-from copilot.sandbox_kustomer import services as fake_kustomer
-from copilot.sandbox_llm.answers import INVENTED_ORDER_NUMBER, INVENTED_TRACKING_NUMBER
+from copilot.sandbox.kustomer import selectors as kustomer_log
+from copilot.sandbox.kustomer import services as fake_kustomer
+from copilot.sandbox.llm.answers import INVENTED_ORDER_NUMBER, INVENTED_TRACKING_NUMBER
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -18,7 +18,7 @@ WHERE_IS_IT = "Hi, where is my order? It still has not arrived."
 
 
 def ada_latest_order_number() -> str:
-    from copilot.sandbox_shopify.models import Order
+    from copilot.sandbox.shopify.models import Order
 
     return f"#{Order.objects.filter(email='ada@example.com').order_by('-created_at')[0].number}"
 
@@ -78,7 +78,7 @@ def test_when_every_model_draft_is_ungrounded_the_fallback_answers(llm, fake_org
     message = inbound(nobody, WHERE_IS_IT)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(
-            "copilot.sandbox_llm.answers.drafts_for",
+            "copilot.sandbox.llm.answers.drafts_for",
             lambda prompt, invent=False: [
                 {"text": f"Hi,\n\nYour order {INVENTED_ORDER_NUMBER} has shipped.\n\nBest,"}
             ],
@@ -147,7 +147,7 @@ def test_with_no_model_configured_drafts_come_from_shortcuts_and_templates(
     assert drafts[1].text.startswith("Hi Ada,")  # {{customer.firstName}} filled
     assert drafts[1].text.endswith("{agent_first_name}")  # {{user.firstName}}: the card's agent
     assert drafts[0].cost == 0 and drafts[0].model_name == ""
-    from copilot.sandbox_llm.models import ChatRequest
+    from copilot.sandbox.llm.models import ChatRequest
 
     assert not ChatRequest.objects.exists()
 

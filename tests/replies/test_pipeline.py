@@ -8,8 +8,8 @@ from copilot.integrations.http import TransientError
 from copilot.pipeline import message_pipeline_run
 from copilot.replies.models import Draft
 from copilot.replies.selectors import top_draft_text
-from copilot.sandbox_kustomer import services as fake_kustomer
-from copilot.sandbox_llm.models import ChatRequest
+from copilot.sandbox.kustomer import services as fake_kustomer
+from copilot.sandbox.llm.models import ChatRequest
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

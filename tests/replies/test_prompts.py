@@ -4,7 +4,7 @@ import json
 import re
 
 from copilot.replies.prompts import HistoryLine, PromptInput, build_messages
-from copilot.sandbox_llm.answers import INVENTED_ORDER_NUMBER, drafts_for, read_prompt
+from copilot.sandbox.llm.answers import INVENTED_ORDER_NUMBER, drafts_for, read_prompt
 from tests.replies.factories import facts, shortcut
 
 

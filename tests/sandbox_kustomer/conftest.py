@@ -8,7 +8,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 import pytest
 
-from copilot.sandbox_kustomer import services
+from copilot.sandbox.kustomer import services
 
 
 @pytest.fixture(autouse=True)

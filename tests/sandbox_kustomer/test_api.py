@@ -5,8 +5,8 @@ import re
 import httpx
 import pytest
 
-from copilot.sandbox_kustomer import services
-from copilot.sandbox_kustomer.models import ApiKey, Note
+from copilot.sandbox.kustomer import services
+from copilot.sandbox.kustomer.models import ApiKey, Note
 
 OBJECT_ID = re.compile(r"^[0-9a-f]{24}$")
 ISO_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")

@@ -2,7 +2,7 @@ import httpx
 import pytest
 from django.core.management import call_command
 
-from copilot.sandbox_kustomer.models import Conversation, Customer, Org, Shortcut
+from copilot.sandbox.kustomer.models import Conversation, Customer, Org, Shortcut
 
 
 def test_a_key_made_by_the_control_api_works_with_its_roles(base_url, control):

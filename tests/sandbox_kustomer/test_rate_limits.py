@@ -2,7 +2,7 @@ import threading
 
 import httpx
 
-from copilot.sandbox_kustomer import ratelimit, services
+from copilot.sandbox.kustomer import ratelimit, services
 
 
 def test_the_org_limit_counts_every_key_and_then_answers_429(client_with, customer, settings):

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from copilot.sandbox_kustomer import services
-from copilot.sandbox_kustomer.models import WebhookDelivery
+from copilot.sandbox.kustomer import services
+from copilot.sandbox.kustomer.models import WebhookDelivery
 
 
 @pytest.fixture

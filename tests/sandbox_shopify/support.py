@@ -19,10 +19,10 @@ from copilot.commerce import clients as commerce_clients
 from copilot.commerce.selectors import stores_changed
 from copilot.integrations import shopify as shopify_client_module
 from copilot.integrations.shopify import LocalCostBucket, ShopifyClient, shared_cost_bucket
-from copilot.sandbox_shopify import webhooks as fake_webhooks
-from copilot.sandbox_shopify.bucket import buckets
-from copilot.sandbox_shopify.models import Order, Shop
-from copilot.sandbox_shopify.seed import DEMO_DOMAIN, DEMO_TOKEN, shop_seed
+from copilot.sandbox.shopify import webhooks as fake_webhooks
+from copilot.sandbox.shopify.bucket import buckets
+from copilot.sandbox.shopify.models import Order, Shop
+from copilot.sandbox.shopify.seed import DEMO_DOMAIN, DEMO_TOKEN, shop_seed
 
 API_VERSION = "2026-10"
 
@@ -236,7 +236,7 @@ class RequestCounter:
     """Counts the GraphQL requests the fake answers (it runs in this process)."""
 
     def __init__(self, monkeypatch):
-        from copilot.sandbox_shopify import schema
+        from copilot.sandbox.shopify import schema
 
         self.calls: list[str] = []
         original = schema.run

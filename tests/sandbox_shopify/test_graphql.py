@@ -4,9 +4,9 @@ import time
 
 import pytest
 
-from copilot.sandbox_shopify.bucket import buckets
-from copilot.sandbox_shopify.models import Order, gid
-from copilot.sandbox_shopify.schema import search_terms
+from copilot.sandbox.shopify.bucket import buckets
+from copilot.sandbox.shopify.models import Order, gid
+from copilot.sandbox.shopify.schema import search_terms
 from tests.sandbox_shopify.support import API_VERSION, graphql
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from copilot.sandbox_shopify.models import InvoiceEmail, Order, Refund, gid
+from copilot.sandbox.shopify.models import InvoiceEmail, Order, Refund, gid
 from tests.sandbox_shopify.support import graphql, order_of, wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)

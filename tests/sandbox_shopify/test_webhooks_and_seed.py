@@ -5,9 +5,9 @@ import json
 import pytest
 from django.core.management import call_command
 
-from copilot.sandbox_shopify import services
-from copilot.sandbox_shopify.models import Customer, Order, Shop, WebhookSubscription, gid
-from copilot.sandbox_shopify.seed import DEMO_DOMAIN, DEMO_TOKEN
+from copilot.sandbox.shopify import services
+from copilot.sandbox.shopify.models import Customer, Order, Shop, WebhookSubscription, gid
+from copilot.sandbox.shopify.seed import DEMO_DOMAIN, DEMO_TOKEN
 from tests.sandbox_shopify.support import graphql, order_of, sign, wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -8,7 +8,8 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.core.wsgi import get_wsgi_application
 
-from copilot.inbox.setup import kustomer_setup_run
+from copilot.inbox.models import WebhookSubscription
+from copilot.inbox.setup import kustomer_setup_run, webhook_url
 from copilot.integrations.kustomer import KustomerClient
 from copilot.integrations.ratelimit import Limits, LocalRateLimiter
 from intents.importing import read_labelled_file
@@ -74,6 +75,16 @@ class Command(BaseCommand):
         return admin_key
 
     def _install_in_fake_kustomer(self, admin_key: str) -> None:
+        # Imported here: the fake is installed only with the sandbox on, which handle() checked.
+        from copilot.sandbox.kustomer import services as fake_kustomer
+
+        # The demo may be served on another address than last time (`make run PORT=...`): the
+        # webhook registered then follows it, or customers' messages would go where nothing
+        # listens.
+        fake_kustomer.outbound_webhooks_repoint(
+            webhook_ids=WebhookSubscription.objects.values_list("kustomer_id", flat=True),
+            url=webhook_url(),
+        )
         # The server is not running yet: talk HTTP to the app in process instead.
         client = KustomerClient(
             base_url="http://127.0.0.1/sandbox/kustomer",
@@ -91,4 +102,6 @@ class Command(BaseCommand):
         users = get_user_model()
         if not users.objects.filter(username="admin").exists():
             users.objects.create_superuser("admin", "admin@example.com", "admin")
-        self.stdout.write("Admin: http://127.0.0.1:8000/admin/ (user admin, password admin).")
+        self.stdout.write(
+            f"Admin: {settings.COPILOT_PUBLIC_URL}/admin/ (user admin, password admin)."
+        )

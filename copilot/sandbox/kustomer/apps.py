@@ -2,6 +2,6 @@ from django.apps import AppConfig
 
 
 class SandboxKustomerConfig(AppConfig):
-    name = "copilot.sandbox_kustomer"
+    name = "copilot.sandbox.kustomer"
     label = "sandbox_kustomer"
     verbose_name = "Sandbox: fake Kustomer"

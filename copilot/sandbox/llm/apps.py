@@ -2,6 +2,6 @@ from django.apps import AppConfig
 
 
 class SandboxLlmConfig(AppConfig):
-    name = "copilot.sandbox_llm"
+    name = "copilot.sandbox.llm"
     label = "sandbox_llm"
     verbose_name = "Sandbox: fake OpenAI-compatible server"

@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from copilot.sandbox_shopify.seed import DEMO_DOMAIN, DEMO_NAME, DEMO_TOKEN, shop_seed
+from copilot.sandbox.shopify.seed import DEMO_DOMAIN, DEMO_NAME, DEMO_TOKEN, shop_seed
 
 
 class Command(BaseCommand):

@@ -7,9 +7,9 @@ Safe to run any number of times: existing rows are found by name or email and ke
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from copilot.sandbox_kustomer import services
-from copilot.sandbox_kustomer.auth import Role
-from copilot.sandbox_kustomer.models import ApiKey, Customer
+from copilot.sandbox.kustomer import services
+from copilot.sandbox.kustomer.auth import Role
+from copilot.sandbox.kustomer.models import ApiKey, Customer
 
 SEED_KEY_NAME = "Seed admin key"
 

@@ -458,6 +458,18 @@ def outbound_webhook_create(
     )
 
 
+def outbound_webhooks_repoint(
+    *, webhook_ids: Iterable[str], url: str, org: Org | None = None
+) -> int:
+    """Points these webhooks at `url`, as an admin editing them in Kustomer's settings would;
+    their tokens are kept. Returns how many pointed elsewhere."""
+    return (
+        OutboundWebhook.objects.filter(org=_org(org), id__in=list(webhook_ids))
+        .exclude(url=url)
+        .update(url=url, updated_at=timezone.now())
+    )
+
+
 def webhook_deliveries_wait(*, timeout: float = 10.0) -> bool:
     """Waits for every delivery in flight in this process (retries included) to finish."""
     return webhooks.wait_idle(timeout=timeout)
