@@ -39,7 +39,7 @@ format: install
 
 # Production-style background processes (need REDIS_URL and DATABASE_URL).
 worker: install
-	$(BIN)/celery -A copilot worker --queues default,training --loglevel INFO
+	$(BIN)/celery -A copilot worker --queues default,training --without-gossip --without-mingle --loglevel INFO
 
 beat: install
 	$(BIN)/celery -A copilot beat --loglevel INFO
