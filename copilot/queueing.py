@@ -35,6 +35,8 @@ from django.conf import settings
 from django.db import models, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from kombu import pools
+from kombu.exceptions import LimitExceeded
 from kombu.exceptions import OperationalError as KombuOperationalError
 from redis.exceptions import RedisError
 
@@ -74,6 +76,8 @@ class Work:
     available: Callable[[], Q] | None = None
     extra_args: tuple[str, ...] = ()
     lost_after: timedelta | None = None
+    # The task itself records its start on the row (the pipeline's lease does): no second write.
+    task_marks_start: bool = False
     # Applied to the rows the sweep queues again (a run that died mid-way goes back to queued).
     requeue_changes: dict = field(default_factory=dict)
     # Run by the sweep before it queues anything: fails the rows that waited too long for a
@@ -101,10 +105,11 @@ def registered() -> list[Work]:
 
 
 def _publish(work: Work, args: tuple) -> bool:
-    """Publishes one task now; False (and the row marked for the sweep) when the broker refuses."""
+    """Publishes one task now; False (and the row marked for the sweep) when the broker refuses,
+    or does not answer within COPILOT_PUBLISH_TIMEOUT."""
     try:
-        current_app.send_task(work.task, args=args)
-    except BROKER_ERRORS as error:
+        _send_task_within(work.task, args, timeout=settings.COPILOT_PUBLISH_TIMEOUT)
+    except (*BROKER_ERRORS, LimitExceeded) as error:
         work.model.objects.filter(pk=args[0]).update(needs_queueing=True)
         # The row id and the task name only: never anything of a customer's content.
         logger.warning(
@@ -115,6 +120,41 @@ def _publish(work: Work, args: tuple) -> bool:
         )
         return False
     return True
+
+
+def _send_task_within(name: str, args: tuple, *, timeout: float) -> None:
+    """`send_task` that gives up after about `timeout` seconds, where Celery's own publish waits
+    for the transport's socket timeout and retries three times (close to a minute with a Redis
+    that accepts connections but does not answer).
+
+    It publishes on pooled connections of its own whose socket timeout is `timeout`, without
+    retrying: the row is stored, and the sweep queues what failed. Celery's shared connections,
+    and the workers' consumers, keep the broker's longer timeouts."""
+    connection = current_app.connection_for_write(
+        transport_options={
+            "socket_timeout": timeout,
+            "socket_connect_timeout": timeout,
+            # Connecting is tried once, where kombu would go on trying for seconds.
+            "max_retries": 0,
+        }
+    )
+    # kombu keeps one producer pool per set of connection parameters, so these connections are
+    # made once per process and reused, like Celery's own.
+    with pools.producers[connection].acquire(block=True, timeout=timeout) as producer:
+        current_app.send_task(name, args=args, producer=producer, retry=False)
+
+
+def publish_on_commit_best_effort(task: str, *args) -> None:
+    """For work nothing depends on (a cache fill): published after commit within
+    COPILOT_PUBLISH_TIMEOUT, and dropped, with a log line, when the broker refuses or hangs."""
+
+    def publish() -> None:
+        try:
+            _send_task_within(task, args, timeout=settings.COPILOT_PUBLISH_TIMEOUT)
+        except (*BROKER_ERRORS, LimitExceeded) as error:
+            logger.info("%s was not queued (%s); nothing depends on it", task, type(error).__name__)
+
+    transaction.on_commit(publish)
 
 
 def _task(name: str):
@@ -211,6 +251,8 @@ def _task_started(sender=None, args=None, **_) -> None:
     """A registered task that starts marks its row, so the sweep does not queue it again while
     it runs."""
     work = _registry.get(getattr(sender, "name", ""))
-    if work is None or not args or getattr(sender.request, "is_eager", False):
+    if work is None or work.task_marks_start or not args:
+        return
+    if getattr(sender.request, "is_eager", False):
         return
     work.model.objects.filter(pk=args[0]).update(task_at=timezone.now())

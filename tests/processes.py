@@ -240,8 +240,7 @@ def publishing_to(redis_url: str):
 
 
 def _forget_connections(app) -> None:
-    # Celery keeps its connection and producer pools: drop them so the next publish connects anew.
-    if app._pool is not None:
-        app._pool.force_close_all()
-        app._pool = None
+    # Celery keeps its connection and producer pools: forget them (kombu keeps one per broker
+    # URL, unclosed, for whoever uses that URL again) so the next publish uses the new URL.
+    app._pool = None
     app.amqp._producer_pool = None

@@ -15,7 +15,8 @@ from collections.abc import Sequence
 from celery import current_app
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
+
+from copilot import queueing
 
 from . import order_cache, selectors
 from .clients import client_for_store
@@ -109,9 +110,6 @@ def customer_orders_refresh_schedule(*, store_id: int, email: str) -> None:
     digest = hashlib.sha256(email.encode()).hexdigest()[:40]
     if cache.add(f"commerce:orders:v1:refresh:{store_id}:{digest}", 1, timeout=30):
         # A cache fill, not accepted work: if the broker refuses it, the next look fetches again.
-        transaction.on_commit(
-            lambda: current_app.send_task(
-                "copilot.commerce.tasks.refresh_customer_orders", args=(store_id, email)
-            ),
-            robust=True,
+        queueing.publish_on_commit_best_effort(
+            "copilot.commerce.tasks.refresh_customer_orders", store_id, email
         )

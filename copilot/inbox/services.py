@@ -66,6 +66,7 @@ MESSAGE_PIPELINE = queueing.Work(
     unfinished=Q(status__in=[InboundMessage.Status.RECEIVED, InboundMessage.Status.CLASSIFIED]),
     available=_unfinished_and_free,
     expire=inbound_messages_expire,
+    task_marks_start=True,
 )
 
 
