@@ -333,6 +333,21 @@ SANDBOX_KUSTOMER_MESSAGE_BODY = env.bool("SANDBOX_KUSTOMER_MESSAGE_BODY", defaul
 SANDBOX_KUSTOMER_ALLOW_HTTP_WEBHOOKS = env.bool(
     "SANDBOX_KUSTOMER_ALLOW_HTTP_WEBHOOKS", default=True
 )
+# The fake's sign-in for apps (OAuth 2.0 with PKCE) and Drafts API: how long access and refresh
+# tokens live, new drafts per customer per minute (Kustomer: 120), and whether redirect URIs may
+# use plain http on 127.0.0.1/localhost (the demo; Kustomer itself demands https).
+SANDBOX_KUSTOMER_OAUTH_ACCESS_TOKEN_SECONDS = env.int(
+    "SANDBOX_KUSTOMER_OAUTH_ACCESS_TOKEN_SECONDS", default=3600
+)
+SANDBOX_KUSTOMER_OAUTH_REFRESH_TOKEN_SECONDS = env.int(
+    "SANDBOX_KUSTOMER_OAUTH_REFRESH_TOKEN_SECONDS", default=30 * 24 * 3600
+)
+SANDBOX_KUSTOMER_CUSTOMER_DRAFT_LIMIT = env.int(
+    "SANDBOX_KUSTOMER_CUSTOMER_DRAFT_LIMIT", default=120
+)
+SANDBOX_KUSTOMER_ALLOW_HTTP_REDIRECT_URIS = env.bool(
+    "SANDBOX_KUSTOMER_ALLOW_HTTP_REDIRECT_URIS", default=True
+)
 
 # --- Replies and LLM ---------------------------------------------------------------------------
 # Suggested replies (copilot/replies): up to REPLIES_MAX_DRAFTS drafts per inbound message, made by

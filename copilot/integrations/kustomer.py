@@ -202,6 +202,7 @@ class User:
     id: str
     name: str
     email: str
+    roles: tuple[str, ...] = ()
 
     @classmethod
     def from_resource(cls, resource: dict) -> "User":
@@ -210,6 +211,31 @@ class User:
             id=resource["id"],
             name=attributes.get("displayName") or attributes.get("name") or "",
             email=attributes.get("email") or "",
+            roles=tuple(role for role in attributes.get("roles") or [] if isinstance(role, str)),
+        )
+
+
+@dataclass(frozen=True)
+class Draft:
+    """What an agent's reply box holds before they press send."""
+
+    id: str
+    customer_id: str
+    conversation_id: str
+    channel: str
+    body: str
+    status: str
+
+    @classmethod
+    def from_resource(cls, resource: dict) -> "Draft":
+        attributes = resource.get("attributes") or {}
+        return cls(
+            id=resource["id"],
+            customer_id=_relationship_id(resource, "customer"),
+            conversation_id=_relationship_id(resource, "conversation"),
+            channel=attributes.get("channel") or "",
+            body=attributes.get("body") or "",
+            status=attributes.get("status") or "",
         )
 
 
@@ -310,6 +336,43 @@ class KustomerClient:
                 ),
             ),
             timeout=settings.KUSTOMER_TIMEOUT_SECONDS,
+        )
+
+    @classmethod
+    def for_agent(
+        cls,
+        access_token: str,
+        *,
+        base_url: str | None = None,
+        rate_limiter: RateLimiter | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ) -> "KustomerClient":
+        """A client acting as the agent whose OAuth access token this is, not as the API key.
+
+        Its requests count against the same org-wide limit as every other (Kustomer counts all
+        credentials of the org together), so it shares the deployment's limiter. A token that
+        has expired or was revoked makes calls raise `PermanentError` with status 401.
+        """
+        from django.conf import settings
+
+        base_url = base_url or settings.KUSTOMER_API_BASE_URL
+        if not base_url:
+            raise PermanentError("Kustomer is not configured: set KUSTOMER_API_BASE_URL.")
+        if rate_limiter is None:
+            rate_limiter = shared_rate_limiter(
+                "kustomer",
+                Limits(
+                    per_window=settings.KUSTOMER_RATE_LIMIT_PER_MINUTE,
+                    per_customer=settings.KUSTOMER_CUSTOMER_CREATES_PER_MINUTE,
+                    window_seconds=60.0 + WINDOW_MARGIN_SECONDS,
+                ),
+            )
+        return cls(
+            base_url=base_url,
+            api_key=access_token,
+            rate_limiter=rate_limiter,
+            timeout=settings.KUSTOMER_TIMEOUT_SECONDS,
+            transport=transport,
         )
 
     def close(self) -> None:
@@ -558,3 +621,31 @@ class KustomerClient:
             json={"name": name, "url": url, "events": events, "headers": headers or []},
         )
         return OutboundWebhook.from_resource(self._data(payload))
+
+    # --- drafts (the agent's reply box) -------------------------------------------------------
+
+    def create_draft(
+        self, customer_id: str, *, conversation_id: str, channel: str, body: str
+    ) -> Draft:
+        """Puts `body` in the conversation's reply box for `channel` (e.g. "email", "chat").
+
+        A conversation holds one draft per channel: when it has one already Kustomer refuses
+        with 400, and that draft is to be changed with `update_draft`. Kustomer allows 120
+        drafts per customer per minute, a limit of its own: our limiter's per-customer window
+        counts other creates, so a 429 here comes from Kustomer as `RateLimited`.
+        """
+        payload = self._request(
+            "POST",
+            f"/v1/customers/{quote(customer_id)}/drafts",
+            json={"conversation": conversation_id, "channel": channel, "body": body},
+        )
+        return Draft.from_resource(self._data(payload))
+
+    def update_draft(self, draft_id: str, *, body: str) -> Draft:
+        payload = self._request("PUT", f"/v1/drafts/{quote(draft_id)}", json={"body": body})
+        return Draft.from_resource(self._data(payload))
+
+    def list_drafts(self, customer_id: str) -> list[Draft]:
+        """Every draft of the customer, across conversations (role `org.user.draft.read`)."""
+        path = f"/v1/customers/{quote(customer_id)}/drafts"
+        return [Draft.from_resource(resource) for resource in self._pages(path)]

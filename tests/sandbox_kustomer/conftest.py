@@ -4,11 +4,14 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import SimpleNamespace
 
 import httpx
 import pytest
 
-from copilot.sandbox.kustomer import services
+from copilot.integrations.kustomer_oauth import KustomerOAuth, TokenSet
+from copilot.sandbox.kustomer import oauth, services
+from tests.sandbox_kustomer.browser import Browser
 
 
 @pytest.fixture(autouse=True)
@@ -20,6 +23,11 @@ def _sandbox_settings(settings):
     settings.SANDBOX_KUSTOMER_LATENCY_MS = 0
     settings.SANDBOX_KUSTOMER_MESSAGE_BODY = True
     settings.SANDBOX_KUSTOMER_ALLOW_HTTP_WEBHOOKS = True
+    settings.SANDBOX_KUSTOMER_OAUTH_ACCESS_TOKEN_SECONDS = 3600
+    settings.SANDBOX_KUSTOMER_CUSTOMER_DRAFT_LIMIT = 120
+    # Browsers send a Secure cookie to http://127.0.0.1; httpx does not. The sign-in page's
+    # CSRF cookie is Secure outside DEBUG, so the tests' browser gets a plain one.
+    settings.CSRF_COOKIE_SECURE = False
 
 
 @pytest.fixture
@@ -136,3 +144,75 @@ def receiver() -> Iterator[Receiver]:
     yield state["receiver"]
     server.shutdown()
     server.server_close()
+
+
+# --- "Sign in with Kustomer" ---------------------------------------------------------------------
+
+REDIRECT_URI = "https://card.example.com/oauth/callback?from=kustomer"
+
+
+@pytest.fixture
+def people():
+    """The org's demo people: the agent Ada Agent and the supervisor Sam Supervisor."""
+    ada, sam = services.demo_users_ensure()
+    return SimpleNamespace(ada=ada, sam=sam)
+
+
+@pytest.fixture
+def card_app(people):
+    """The copilot's card as a public OAuth client of the org (no client secret)."""
+    return oauth.app_register(
+        org=services.org_get_or_create(),
+        name="copilot_card",
+        version="1.0.0",
+        title="Kustomer Copilot",
+        redirect_uris=[REDIRECT_URI],
+    )
+
+
+@pytest.fixture
+def sign_in_client(base_url, card_app) -> Iterator[KustomerOAuth]:
+    """The copilot's OAuth client, talking to the fake."""
+    with KustomerOAuth(
+        web_base_url=base_url, api_base_url=base_url, client_id=card_app.client_id
+    ) as client:
+        yield client
+
+
+@pytest.fixture
+def browser() -> Iterator[Browser]:
+    browser = Browser()
+    yield browser
+    browser.close()
+
+
+@pytest.fixture
+def signed_in(sign_in_client, browser) -> Callable[..., TokenSet]:
+    """`signed_in("Sam Supervisor", scope=[...])`: the whole flow, ending with the tokens."""
+
+    def sign_in(person: str = "Ada Agent", *, scope: tuple[str, ...] = ()) -> TokenSet:
+        request = sign_in_client.authorization_request(redirect_uri=REDIRECT_URI, scope=scope)
+        params = browser.sign_in(request.url, person=person)
+        code = sign_in_client.code_from_callback(params, expected_state=request.state)
+        return sign_in_client.exchange_code(
+            code=code, redirect_uri=REDIRECT_URI, code_verifier=request.code_verifier
+        )
+
+    return sign_in
+
+
+@pytest.fixture
+def as_agent(base_url) -> Iterator[Callable[[str], httpx.Client]]:
+    """`as_agent(access_token)`: an httpx client calling the API with an agent's token."""
+    clients: list[httpx.Client] = []
+
+    def make(access_token: str) -> httpx.Client:
+        client = httpx.Client(
+            base_url=base_url, headers={"Authorization": f"Bearer {access_token}"}, timeout=10
+        )
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.close()

@@ -2,9 +2,12 @@ from django.contrib import admin
 
 from .models import (
     ApiKey,
+    App,
     Conversation,
     Customer,
+    Draft,
     FailureInjection,
+    Grant,
     Klass,
     KObject,
     Message,
@@ -13,6 +16,7 @@ from .models import (
     OutboundWebhook,
     RequestLog,
     Shortcut,
+    User,
     WebhookDelivery,
 )
 
@@ -49,3 +53,34 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
 class RequestLogAdmin(admin.ModelAdmin):
     list_display = ["created_at", "method", "path", "status", "api_key_id", "duration_ms"]
     list_filter = ["method", "status"]
+
+
+@admin.register(User)
+class UserAdmin(admin.ModelAdmin):
+    list_display = ["name", "email", "role_name", "created_at"]
+
+
+@admin.register(App)
+class AppAdmin(admin.ModelAdmin):
+    list_display = ["name", "version", "client_id", "installed", "confidential", "updated_at"]
+    # The hash is no use to anyone and the secret itself is never kept.
+    exclude = ["client_secret_hash"]
+
+
+@admin.register(Grant)
+class GrantAdmin(admin.ModelAdmin):
+    """One row per sign-in of an agent to an app; revoking it signs the agent out."""
+
+    list_display = ["user", "app", "created_at", "revoked_at"]
+    actions = ["revoke"]
+
+    @admin.action(description="Revoke the selected sign-ins")
+    def revoke(self, request, queryset):
+        from django.utils import timezone
+
+        queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+
+
+@admin.register(Draft)
+class DraftAdmin(admin.ModelAdmin):
+    list_display = ["id", "conversation", "channel", "status", "updated_at"]

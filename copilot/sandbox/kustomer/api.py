@@ -2,7 +2,7 @@
 
 1. `SANDBOX_KUSTOMER_LATENCY_MS` of artificial delay, then any injected failure for the path;
 2. 413 for a body over 100,000 bytes (by Content-Length, then by the bytes actually read);
-3. 401 without a valid API key;
+3. 401 without a valid API key or OAuth access token;
 4. the org's rolling 60 s limit (429), whose `x-ratelimit-*` headers every later answer carries;
 5. 405 for a method the path does not have, 403 without the operation's role;
 6. 415 for a body that is not `application/json`, 400 for one that is not JSON;
@@ -23,10 +23,10 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from . import ratelimit, services
-from .auth import Role, authenticate, authorize
+from . import conf, ratelimit, services
+from .auth import Principal, Role, authenticate, authorize
 from .errors import ApiError, Duplicate, NotFound
-from .models import ApiKey, FailureInjection, Org
+from .models import FailureInjection, Org
 
 logger = logging.getLogger(__name__)
 
@@ -47,14 +47,14 @@ class Call:
     """An authenticated request, as an operation sees it."""
 
     request: HttpRequest
-    key: ApiKey
+    principal: Principal
     path: str
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
 
     @property
     def org(self) -> Org:
-        return self.key.org
+        return self.principal.org
 
     def take_create_slot(self, *, customer_id: str, imported: bool) -> None:
         """Counts a create against the customer's per-minute limit (bodies with `importedAt`
@@ -69,10 +69,20 @@ class Call:
             detail=f"Too many creates for customer {customer_id}; try again later",
         )
 
-    def take_update_slot(self, *, kind: str, object_id: str) -> None:
-        """Counts an update of one object by this key's user (100 per 10 minutes)."""
+    def take_draft_slot(self, *, customer_id: str) -> None:
+        """Counts a new draft against the customer's own limit (120 drafts per minute)."""
         self._take(
-            key=f"object-update:{kind}:{object_id}:{self.key.user_id}",
+            key=f"customer-drafts:{customer_id}",
+            limit=conf.customer_draft_limit(),
+            window=60,
+            bucket=1,
+            detail=f"Too many drafts for customer {customer_id}; try again later",
+        )
+
+    def take_update_slot(self, *, kind: str, object_id: str) -> None:
+        """Counts an update of one object by this credential's user (100 per 10 minutes)."""
+        self._take(
+            key=f"object-update:{kind}:{object_id}:{self.principal.user_id}",
             limit=OBJECT_UPDATE_LIMIT,
             window=OBJECT_UPDATE_WINDOW,
             bucket=10,
@@ -91,7 +101,7 @@ Operation = Callable[..., Reply]
 
 
 def operation(*, role: Role | None, reads_body: bool = True) -> Callable[[Operation], Operation]:
-    """Marks a view function as an API operation needing `role` (None: any valid key)."""
+    """Marks a view function as an API operation needing `role` (None: any credential)."""
 
     def decorate(function: Operation) -> Operation:
         function.required_role = role  # type: ignore[attr-defined]
@@ -113,7 +123,7 @@ def route(**operations: Operation) -> Callable[..., HttpResponse]:
 
 @dataclass
 class _Trace:
-    key: ApiKey | None = None
+    principal: Principal | None = None
     body: str = ""
     headers: dict[str, str] = field(default_factory=dict)
 
@@ -141,9 +151,11 @@ def _serve(
         if not response.has_header(name):
             response[name] = value
     try:
+        principal = trace.principal
         services.request_log_record(
-            org=trace.key.org if trace.key else None,
-            api_key_id=trace.key.id if trace.key else "",
+            org=principal.org if principal else None,
+            api_key_id=principal.api_key.id if principal and principal.api_key else "",
+            user_id=principal.user_id if principal else "",
             method=request.method or "",
             path=path,
             query=request.META.get("QUERY_STRING", ""),
@@ -172,10 +184,10 @@ def _process(
     raw = _read_body(request)
     trace.body = raw.decode("utf-8", errors="replace")
 
-    key = authenticate(request.headers.get("Authorization", ""))
-    trace.key = key
+    principal = authenticate(request.headers.get("Authorization", ""))
+    trace.principal = principal
     decision = ratelimit.hit(
-        f"org:{key.org_id}", limit=settings.SANDBOX_KUSTOMER_ORG_RATE_LIMIT, window=60
+        f"org:{principal.org_id}", limit=settings.SANDBOX_KUSTOMER_ORG_RATE_LIMIT, window=60
     )
     trace.headers.update(ratelimit.headers(decision))
     if not decision.allowed:
@@ -191,11 +203,11 @@ def _process(
             code="method_not_allowed",
             headers={"Allow": ", ".join(operations)},
         )
-    authorize(key, getattr(function, "required_role", Role.ADMIN))
+    authorize(principal, getattr(function, "required_role", Role.ADMIN))
     reads_body = request.method in BODY_METHODS and getattr(function, "reads_body", True)
     body = _json_body(request, raw) if reads_body else None
 
-    call = Call(request=request, key=key, path=path, body=body)
+    call = Call(request=request, principal=principal, path=path, body=body)
     try:
         reply = function(call, **kwargs)
     except NotFound as error:

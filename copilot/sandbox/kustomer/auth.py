@@ -1,8 +1,12 @@
-"""API keys of the fake: HS256 JWTs signed with the org's secret, listing the key's roles.
+"""Credentials of the fake: API keys and agents' OAuth access tokens.
 
-As in Kustomer, a missing, garbled or unknown key is a 401 and a valid key without the role an
-endpoint needs is a 403. `org.admin` implies every role; no other role implies another (a
-`write` role does not grant `read`).
+API keys are HS256 JWTs signed with the org's secret, listing the key's roles. Access tokens are
+opaque strings given by the token endpoint (oauth.py); the fake keeps only their SHA-256. Either
+one is sent as `Authorization: Bearer ...` and becomes a `Principal`: who acts, with which roles.
+
+As in Kustomer, a missing, garbled, unknown, expired or revoked credential is a 401 and a valid
+one without the role an endpoint needs is a 403. `org.admin` implies every role; no other role
+implies another (a `write` role does not grant `read`).
 """
 
 import base64
@@ -11,11 +15,14 @@ import hashlib
 import hmac
 import json
 import time
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from django.utils import timezone
+
 from .errors import ApiError
-from .models import ApiKey, Org
+from .models import AccessToken, ApiKey, Org, User
 
 
 class Role(StrEnum):
@@ -28,7 +35,32 @@ class Role(StrEnum):
     KOBJECT_READ = "org.user.kobject.read"
     KOBJECT_WRITE = "org.user.kobject.write"
     SHORTCUT_READ = "org.user.shortcut.read"
+    DRAFT_READ = "org.user.draft.read"
+    # Every person's account carries it; it grants nothing by itself here.
+    USER = "org.user"
+    APPS_ADMIN = "org.admin.apps"
     ADMIN = "org.admin"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who a request acts as: an API key's machine user, or an agent signed in through OAuth."""
+
+    org: Org
+    user_id: str
+    roles: tuple[str, ...]
+    api_key: ApiKey | None = None
+    user: User | None = None
+    access_token: AccessToken | None = None
+
+    @property
+    def org_id(self) -> str:
+        return self.org.id
+
+
+def secret_hash(secret: str) -> str:
+    """How the fake stores tokens, codes and client secrets: never the secret itself."""
+    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 def _b64encode(raw: bytes) -> str:
@@ -64,16 +96,50 @@ def token_sign(*, org: Org, key: ApiKey) -> str:
     return f"{signing_input}.{_signature(org.signing_secret, signing_input)}"
 
 
-def _unauthorized(detail: str) -> ApiError:
-    return ApiError(401, detail, code="unauthorized")
+def _unauthorized(detail: str, *, bearer_error: bool = False) -> ApiError:
+    # RFC 6750 §3: a rejected OAuth access token also says so in WWW-Authenticate.
+    headers = (
+        {"WWW-Authenticate": f'Bearer error="invalid_token", error_description="{detail}"'}
+        if bearer_error
+        else {}
+    )
+    return ApiError(401, detail, code="unauthorized", headers=headers)
 
 
-def authenticate(authorization: str) -> ApiKey:
-    """The API key of an `Authorization: Bearer <jwt>` header, or a 401 `ApiError`."""
+def authenticate(authorization: str) -> Principal:
+    """Who an `Authorization: Bearer <api key or access token>` header names, or a 401."""
     scheme, _, token = authorization.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise _unauthorized("Authorization header with a Bearer API key is required")
     parts = token.strip().split(".")
+    if len(parts) == 1:
+        return _access_token_principal(token.strip())
+    key = _api_key(parts)
+    return Principal(org=key.org, user_id=key.user_id, roles=tuple(key.roles), api_key=key)
+
+
+def _access_token_principal(token: str) -> Principal:
+    access = (
+        AccessToken.objects.select_related("grant__user__org", "grant__app")
+        .filter(token_hash=secret_hash(token))
+        .first()
+    )
+    if access is None:
+        raise _unauthorized("The access token is unknown", bearer_error=True)
+    grant = access.grant
+    if access.revoked_at is not None or grant.revoked_at is not None:
+        raise _unauthorized("The access token was revoked", bearer_error=True)
+    if access.expires_at <= timezone.now():
+        raise _unauthorized("The access token has expired", bearer_error=True)
+    if not grant.app.installed:
+        raise _unauthorized("The app of the access token is not installed", bearer_error=True)
+    user = grant.user
+    # What the agent may do now: the scope granted, less any role taken away since.
+    roles = tuple(role for role in grant.scope if _holds(user.roles, role))
+    return Principal(org=user.org, user_id=user.id, roles=roles, user=user, access_token=access)
+
+
+def _api_key(parts: list[str]) -> ApiKey:
     if len(parts) != 3:
         raise _unauthorized("The API key is not a valid token")
     try:
@@ -95,8 +161,13 @@ def authenticate(authorization: str) -> ApiKey:
     return key
 
 
-def authorize(key: ApiKey, role: Role | None) -> None:
-    """Raises a 403 unless `key` holds `role` (or org.admin); `None` means any valid key."""
-    if role is None or Role.ADMIN in key.roles or role in key.roles:
+def _holds(roles: Any, role: str) -> bool:
+    return Role.ADMIN in roles or role in roles
+
+
+def authorize(principal: Principal, role: Role | None) -> None:
+    """Raises a 403 unless `principal` holds `role` (or org.admin); `None`: any credential."""
+    if role is None or _holds(principal.roles, role):
         return
-    raise ApiError(403, f"The API key lacks the role {role.value}", code="forbidden")
+    holder = "API key" if principal.api_key is not None else "access token"
+    raise ApiError(403, f"The {holder} lacks the role {role.value}", code="forbidden")

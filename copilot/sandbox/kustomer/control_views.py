@@ -11,9 +11,9 @@ from typing import Any
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
+from . import oauth, selectors, services, validation
 from . import representations as render
-from . import selectors, services
-from .errors import ApiError, NotFound
+from .errors import ApiError, Duplicate, NotFound
 from .models import Conversation, Customer, Org
 
 ControlView = Callable[[HttpRequest, dict[str, Any], Org], JsonResponse]
@@ -180,6 +180,7 @@ def request_list(request: HttpRequest, body: dict[str, Any], org: Org) -> JsonRe
                 "query": row.query,
                 "status": row.status,
                 "apiKeyId": row.api_key_id or None,
+                "userId": row.user_id or None,
                 "body": row.body,
                 "durationMs": round(row.duration_ms, 1),
                 "createdAt": render.iso(row.created_at),
@@ -235,3 +236,98 @@ def failure_inject(request: HttpRequest, body: dict[str, Any], org: Org) -> Json
         },
         status=201,
     )
+
+
+# --- people, apps and OAuth ---------------------------------------------------------------------
+
+
+def user_create(request: HttpRequest, body: dict[str, Any], org: Org) -> JsonResponse:
+    """A person who can sign in: `{name, email, roles?, roleName?}` (roles default to an
+    agent's)."""
+    roles = body.get("roles", list(services.AGENT_ROLES))
+    if not isinstance(roles, list) or not all(isinstance(role, str) for role in roles):
+        raise ApiError(400, "roles must be an array of role names")
+    try:
+        user = services.user_create(
+            org=org,
+            name=str(body["name"]),
+            email=str(body["email"]),
+            roles=roles,
+            role_name=str(body.get("roleName") or ""),
+        )
+    except Duplicate as error:
+        raise ApiError(400, str(error), code="duplicate") from None
+    return JsonResponse(render.person(user), status=201)
+
+
+def user_list(request: HttpRequest, body: dict[str, Any], org: Org) -> JsonResponse:
+    return _rows([render.person(row) for row in org.users.order_by("created_at", "id")])
+
+
+def app_register(request: HttpRequest, body: dict[str, Any], org: Org) -> JsonResponse:
+    """`{app, redirectUris, title?, secret?, installed?}`: the demo's one call to get an OAuth
+    client. Registers the app (version 1.0.0) or points the registered one at `redirectUris`,
+    keeping its client id; `secret: true` mints a client secret (shown in this answer only),
+    making it a confidential client; `installed: false` uninstalls it. The org's demo users
+    (Ada Agent, Sam Supervisor) are created if missing."""
+    redirect_uris = body.get("redirectUris") or []
+    if not isinstance(redirect_uris, list) or not all(
+        isinstance(uri, str) and validation.redirect_uri_allowed(uri) for uri in redirect_uris
+    ):
+        raise ApiError(400, "redirectUris must be absolute https URIs (or http to this machine)")
+    app = oauth.app_upsert(
+        org=org,
+        name=str(body["app"]),
+        title=str(body.get("title") or body["app"]),
+        redirect_uris=redirect_uris,
+        installed=bool(body.get("installed", True)),
+    )
+    services.demo_users_ensure(org=org)
+    secret = oauth.app_secret_mint(app=app) if body.get("secret") else None
+    answer = {
+        "clientId": app.client_id,
+        "app": app.name,
+        "version": app.version,
+        "redirectUris": app.redirect_uris,
+        "confidential": app.confidential,
+        "installed": app.installed,
+    }
+    if secret is not None:
+        answer["clientSecret"] = secret
+    return JsonResponse(answer, status=201)
+
+
+def app_list(request: HttpRequest, body: dict[str, Any], org: Org) -> JsonResponse:
+    return _rows([render.app(row) for row in org.apps.order_by("created_at", "id")])
+
+
+def oauth_revoke(request: HttpRequest, body: dict[str, Any], org: Org) -> JsonResponse:
+    """`{userId | email, clientId?}`: signs the person out of every app (or of one), as an
+    admin does in Kustomer; their tokens answer 401 from then on."""
+    users = org.users.all()
+    if body.get("userId"):
+        users = users.filter(pk=str(body["userId"]))
+    elif body.get("email"):
+        users = users.filter(email=str(body["email"]).strip().lower())
+    else:
+        raise ApiError(400, "Give userId or email")
+    user = users.first()
+    if user is None:
+        raise NotFound("No such user in this org")
+    app = None
+    if body.get("clientId"):
+        app = org.apps.filter(client_id=str(body["clientId"])).first()
+        if app is None:
+            raise NotFound(f"No app with client id {body['clientId']}")
+    return JsonResponse({"revoked": oauth.user_tokens_revoke(user=user, app=app)})
+
+
+def draft_list(request: HttpRequest, body: dict[str, Any], org: Org) -> JsonResponse:
+    """The org's drafts, `?conversationId=` or `?customerId=` to narrow: what each reply box
+    holds."""
+    rows = selectors.drafts(
+        org=org,
+        conversation_id=request.GET.get("conversationId"),
+        customer_id=request.GET.get("customerId"),
+    )
+    return _rows([render.draft(row) for row in rows])

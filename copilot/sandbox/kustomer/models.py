@@ -290,6 +290,8 @@ class RequestLog(models.Model):
         Org, on_delete=models.CASCADE, null=True, blank=True, related_name="request_logs"
     )
     api_key_id = models.CharField(max_length=24, blank=True)
+    # The user the request acted as: an API key's machine user or a signed-in agent.
+    user_id = models.CharField(max_length=24, blank=True)
     method = models.CharField(max_length=10)
     path = models.CharField(max_length=2000)
     query = models.TextField(blank=True)
@@ -325,3 +327,181 @@ class FailureInjection(models.Model):
 
     def __str__(self) -> str:
         return f"{self.mode} x{self.remaining} on {self.path_prefix}"
+
+
+# --- people, apps and OAuth ---------------------------------------------------------------------
+
+
+class User(models.Model):
+    """A person who signs in to Kustomer (an agent, a supervisor); API keys act as machine users.
+
+    `roles` are the role names the API checks, as on API keys; `role_name` is the role group an
+    admin gave the person in Kustomer's settings, shown on the sign-in page.
+    """
+
+    id = ObjectIdField(primary_key=True, default=new_object_id, editable=False)
+    org = models.ForeignKey(Org, on_delete=models.CASCADE, related_name="users")
+    name = models.CharField(max_length=200)
+    email = models.EmailField()
+    role_name = models.CharField(max_length=100, blank=True)
+    roles = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["org", "email"], name="sandbox_kustomer_user_email")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} <{self.email}>"
+
+
+class App(models.Model):
+    """An app registered (and installed) in an org; as an OAuth client it is known by its
+    `client_id`. Only a hash of the client secret is kept: Kustomer shows the secret once."""
+
+    id = ObjectIdField(primary_key=True, default=new_object_id, editable=False)
+    org = models.ForeignKey(Org, on_delete=models.CASCADE, related_name="apps")
+    name = models.CharField(max_length=100)
+    title = models.CharField(max_length=200)
+    # The latest registered version, whose definition (and redirect URIs) is the one in force.
+    version = models.CharField(max_length=50)
+    versions = models.JSONField(default=list)
+    definition = models.JSONField(default=dict)
+    redirect_uris = models.JSONField(default=list)
+    client_id = ObjectIdField(default=new_object_id, unique=True)
+    client_secret_hash = models.CharField(max_length=64, blank=True)
+    client_secret_created_at = models.DateTimeField(null=True, blank=True)
+    installed = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["org", "name"], name="sandbox_kustomer_app_name")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name}-{self.version}"
+
+    @property
+    def confidential(self) -> bool:
+        """An app with a client secret must send it to the token endpoint (RFC 6749 §2.1)."""
+        return bool(self.client_secret_hash)
+
+
+class AuthorizationCode(models.Model):
+    """A code given to the app's redirect URI: used once, within a minute. Only its hash is kept."""
+
+    id = ObjectIdField(primary_key=True, default=new_object_id, editable=False)
+    app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="codes")
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="codes")
+    code_hash = models.CharField(max_length=64, unique=True)
+    redirect_uri = models.CharField(max_length=2000)
+    code_challenge = models.CharField(max_length=128)
+    scope = models.JSONField(default=list)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"code for {self.user} -> {self.app}"
+
+
+class Grant(models.Model):
+    """What one sign-in gave one app: the tokens issued from one code, through every refresh.
+
+    Revoking the grant revokes all of them (a reused code, a reused refresh token, an admin).
+    """
+
+    id = ObjectIdField(primary_key=True, default=new_object_id, editable=False)
+    app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="grants")
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="grants")
+    code = models.OneToOneField(
+        AuthorizationCode, on_delete=models.SET_NULL, null=True, blank=True, related_name="grant"
+    )
+    scope = models.JSONField(default=list)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.user} -> {self.app}"
+
+
+class AccessToken(models.Model):
+    id = ObjectIdField(primary_key=True, default=new_object_id, editable=False)
+    grant = models.ForeignKey(Grant, on_delete=models.CASCADE, related_name="access_tokens")
+    token_hash = models.CharField(max_length=64, unique=True)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"access token of {self.grant}"
+
+
+class RefreshToken(models.Model):
+    """Used once: a refresh answers with a new refresh token (`used_at` marks the old one)."""
+
+    id = ObjectIdField(primary_key=True, default=new_object_id, editable=False)
+    grant = models.ForeignKey(Grant, on_delete=models.CASCADE, related_name="refresh_tokens")
+    token_hash = models.CharField(max_length=64, unique=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"refresh token of {self.grant}"
+
+
+# --- drafts -------------------------------------------------------------------------------------
+
+
+class Draft(models.Model):
+    """What an agent is composing in the reply box of a conversation, before pressing send.
+
+    One draft per conversation and channel (the reply box holds one, and Kustomer allows one
+    `note` draft per conversation); a draft without a conversation starts one when sent.
+    """
+
+    class Status(models.TextChoices):
+        DRAFT = "draft"
+        SCHEDULED = "scheduled"
+
+    id = ObjectIdField(primary_key=True, default=new_object_id, editable=False)
+    org = models.ForeignKey(Org, on_delete=models.CASCADE, related_name="drafts")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="drafts")
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, null=True, blank=True, related_name="drafts"
+    )
+    channel = models.CharField(max_length=50)
+    body = models.TextField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    to = models.JSONField(default=list)
+    sender = models.CharField(max_length=254, blank=True)
+    cc = models.JSONField(default=list)
+    bcc = models.JSONField(default=list)
+    subject = models.CharField(max_length=1000, blank=True)
+    send_at = models.DateTimeField(null=True, blank=True)
+    created_by_user_id = models.CharField(max_length=24, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["conversation", "channel"],
+                condition=Q(conversation__isnull=False),
+                name="sandbox_kustomer_draft_one_per_conversation_channel",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel}: {self.body[:40]}"

@@ -1,9 +1,9 @@
 """Kustomer's rolling-window rate limits, counted in the Django cache so processes share them.
 
 A window is split into buckets (one second for the 60 s limits). A request first increments
-its bucket with `cache.incr` (atomic in Redis and in the in-memory cache), then sums the window;
-over the limit it gives its increment back and is refused. Two processes racing for the last
-slot therefore can never both get it (at worst both are refused for that instant).
+its bucket with `cache.incr` (atomic in Redis and in the in-memory cache), then adds the older
+buckets of the window; over the limit it gives its increment back and is refused. Of requests
+racing for the last slot exactly one gets it.
 
 The window counts one bucket more than it spans, so a request is forgotten between `window` and
 `window + bucket` seconds later: never earlier than Kustomer would forget it.
@@ -51,10 +51,15 @@ def hit(key: str, *, limit: int, window: int, bucket: int = 1) -> Decision:
     timeout = window + 2 * bucket
     cache.add(names[0], 0, timeout=timeout)
     try:
-        cache.incr(names[0])
+        mine = cache.incr(names[0])
     except ValueError:  # the bucket expired between add and incr; start it again
         cache.add(names[0], 1, timeout=timeout)
-    counts = cache.get_many(names)
+        mine = 1
+    counts = cache.get_many(names[1:])
+    counts[names[0]] = mine
+    # The current bucket is counted as this request's own increment left it, not as re-read:
+    # requests racing for the last slot are thereby ordered by the atomic increment, so exactly
+    # the ones past the limit are refused.
     total = sum(int(counts.get(name) or 0) for name in names)
     allowed = total <= limit
     if not allowed:

@@ -14,14 +14,17 @@ from django.db.models import QuerySet
 
 from .models import (
     ApiKey,
+    App,
     Conversation,
     Customer,
+    Draft,
     Klass,
     KObject,
     Message,
     Note,
     OutboundWebhook,
     Shortcut,
+    User,
 )
 
 Json = dict[str, Any]
@@ -251,6 +254,77 @@ def user(key: ApiKey) -> Json:
         {"org": _org(key.org_id)},
         f"/v1/users/{key.user_id}",
     )
+
+
+def person(row: User) -> Json:
+    """A person of the org (as `GET /v1/users/current` shows a signed-in agent)."""
+    return resource(
+        "user",
+        row.id,
+        {
+            "name": row.name,
+            "displayName": row.name,
+            "email": row.email,
+            "userType": "user",
+            "roles": row.roles,
+            "createdAt": iso(row.created_at),
+            "updatedAt": iso(row.created_at),
+        },
+        {"org": _org(row.org_id)},
+        f"/v1/users/{row.id}",
+    )
+
+
+def draft(row: Draft) -> Json:
+    return resource(
+        "draft",
+        row.id,
+        {
+            "channel": row.channel,
+            "body": row.body,
+            "status": row.status,
+            "to": row.to,
+            "from": row.sender or None,
+            "cc": row.cc,
+            "bcc": row.bcc,
+            "subject": row.subject or None,
+            "sendAt": iso(row.send_at),
+            "createdAt": iso(row.created_at),
+            "updatedAt": iso(row.updated_at),
+        },
+        {
+            "customer": relation(
+                "customer", row.customer_id, link=f"/v1/customers/{row.customer_id}"
+            ),
+            "conversation": relation(
+                "conversation",
+                row.conversation_id,
+                link=f"/v1/conversations/{row.conversation_id}",
+            ),
+            "createdBy": relation("user", row.created_by_user_id or None),
+            "org": _org(row.org_id),
+        },
+        f"/v1/drafts/{row.id}",
+    )
+
+
+def app(row: App, *, client_secret: str | None = None) -> Json:
+    """A registered app; `clientSecret` only in the answer that minted it."""
+    attributes = {
+        "app": row.name,
+        "version": row.version,
+        "title": row.title,
+        "visibility": row.definition.get("visibility", "private"),
+        "redirectUris": row.redirect_uris,
+        "clientId": row.client_id,
+        "installed": row.installed,
+        "createdAt": iso(row.created_at),
+        "updatedAt": iso(row.updated_at),
+    }
+    if client_secret is not None:
+        attributes["clientSecret"] = client_secret
+    app_id = f"{row.name}-{row.version}"
+    return resource("app", app_id, attributes, {"org": _org(row.org_id)}, f"/v1/apps/{app_id}")
 
 
 def outbound_webhook(row: OutboundWebhook) -> Json:

@@ -6,6 +6,7 @@ from .errors import NotFound
 from .models import (
     Conversation,
     Customer,
+    Draft,
     Klass,
     KObject,
     Message,
@@ -79,6 +80,18 @@ def kobject_find_by_external_id(*, klass: Klass, external_id: str) -> KObject:
     return kobject
 
 
+def draft_get(*, org: Org, draft_id: str) -> Draft:
+    draft = Draft.objects.filter(org=org, pk=draft_id).first()
+    if draft is None:
+        raise NotFound(f"Draft {draft_id} not found")
+    return draft
+
+
+def customer_drafts(*, customer: Customer) -> QuerySet[Draft]:
+    """Oldest first."""
+    return Draft.objects.filter(customer=customer).order_by("created_at", "id")
+
+
 def shortcuts(*, org: Org) -> QuerySet[Shortcut]:
     return Shortcut.objects.filter(org=org).order_by("name", "id")
 
@@ -106,6 +119,18 @@ def request_log(*, org: Org | None = None) -> QuerySet[RequestLog]:
     """Every API call, oldest first; with `org`, that org's calls (401s belong to none)."""
     rows = RequestLog.objects.order_by("created_at", "id")
     return rows.filter(org=org) if org is not None else rows
+
+
+def drafts(
+    *, org: Org, conversation_id: str | None = None, customer_id: str | None = None
+) -> QuerySet[Draft]:
+    """The org's drafts (what each reply box holds), oldest first."""
+    rows = Draft.objects.filter(org=org).order_by("created_at", "id")
+    if conversation_id:
+        rows = rows.filter(conversation_id=conversation_id)
+    if customer_id:
+        rows = rows.filter(customer_id=customer_id)
+    return rows
 
 
 def webhook_deliveries(*, org: Org) -> QuerySet[WebhookDelivery]:

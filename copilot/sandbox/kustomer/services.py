@@ -21,6 +21,7 @@ from .models import (
     ApiKey,
     Conversation,
     Customer,
+    Draft,
     FailureInjection,
     Klass,
     KObject,
@@ -30,12 +31,33 @@ from .models import (
     OutboundWebhook,
     RequestLog,
     Shortcut,
+    User,
     WebhookDelivery,
 )
 
 DEFAULT_ORG_NAME = "sandbox"
 PREVIEW_LENGTH = 200
-ALL_USER_ROLES = tuple(role.value for role in Role if role is not Role.ADMIN)
+ALL_USER_ROLES = tuple(role.value for role in Role if not role.value.startswith("org.admin"))
+# What the seeded people may do: an agent works conversations; a supervisor may also read the
+# org's users, teams and reports (the role names the fake gives Kustomer's role groups).
+AGENT_ROLES = (
+    Role.USER.value,
+    Role.CUSTOMER_READ.value,
+    Role.CONVERSATION_READ.value,
+    Role.CONVERSATION_WRITE.value,
+    Role.MESSAGE_READ.value,
+    Role.MESSAGE_WRITE.value,
+    Role.NOTE_WRITE.value,
+    Role.KOBJECT_READ.value,
+    Role.SHORTCUT_READ.value,
+    Role.DRAFT_READ.value,
+)
+SUPERVISOR_ROLES = (
+    *AGENT_ROLES,
+    "org.user.user.read",
+    "org.user.team.read",
+    "org.user.report.read",
+)
 
 
 def org_get_or_create(*, name: str = DEFAULT_ORG_NAME) -> Org:
@@ -75,6 +97,45 @@ def api_key_create(
     key.token = token_sign(org=org, key=key)
     key.save()
     return key
+
+
+# --- people -------------------------------------------------------------------------------------
+
+
+def user_create(
+    *, name: str, email: str, roles: Iterable[str], role_name: str = "", org: Org | None = None
+) -> User:
+    """A person of the org who can sign in (OAuth); an email already taken raises `Duplicate`."""
+    try:
+        with transaction.atomic():
+            return User.objects.create(
+                org=_org(org),
+                name=name,
+                email=email.strip().lower(),
+                roles=list(dict.fromkeys(roles)),
+                role_name=role_name,
+            )
+    except IntegrityError:
+        raise Duplicate(
+            f"A user with email {email} already exists", pointer="/data/attributes/email"
+        ) from None
+
+
+def demo_users_ensure(*, org: Org | None = None) -> list[User]:
+    """The org's demo people, created the first time: the agent Ada and the supervisor Sam."""
+    org = _org(org)
+    people = [
+        ("Ada Agent", "ada.agent", "Agent", AGENT_ROLES),
+        ("Sam Supervisor", "sam.supervisor", "Supervisor", SUPERVISOR_ROLES),
+    ]
+    return [
+        User.objects.get_or_create(
+            org=org,
+            email=f"{local_part}@{org.name}.example.com",
+            defaults={"name": name, "role_name": role_name, "roles": list(roles)},
+        )[0]
+        for name, local_part, role_name, roles in people
+    ]
 
 
 # --- webhook events ---------------------------------------------------------------------------
@@ -337,6 +398,7 @@ def note_create(
     external_id: str = "",
     user_mentions: Sequence[Any] = (),
     created_by: ApiKey | None = None,
+    created_by_user_id: str = "",
     imported_at: datetime | None = None,
 ) -> Note:
     """An internal note. An `external_id` already used on the conversation raises `Duplicate`.
@@ -355,7 +417,7 @@ def note_create(
                 external_id=external_id,
                 user_mentions=list(user_mentions),
                 created_by=created_by,
-                created_by_user_id=created_by.user_id if created_by else "",
+                created_by_user_id=created_by.user_id if created_by else created_by_user_id,
                 imported_at=imported_at,
             )
             Conversation.objects.filter(pk=conversation.pk).update(note_count=F("note_count") + 1)
@@ -425,6 +487,73 @@ def kobject_update(*, kobject: KObject, fields: dict[str, Any]) -> KObject:
     return kobject
 
 
+# --- drafts -------------------------------------------------------------------------------------
+
+
+def _duplicate_draft(conversation_id: str, channel: str) -> Duplicate:
+    existing = Draft.objects.filter(conversation_id=conversation_id, channel=channel).first()
+    return Duplicate(
+        f"A draft for channel {channel} already exists on conversation {conversation_id}"
+        + (f": {existing.id}, to be changed with PUT /v1/drafts/{existing.id}" if existing else ""),
+        pointer="/data/attributes/conversation",
+    )
+
+
+def draft_create(
+    *,
+    customer: Customer,
+    channel: str,
+    body: str,
+    conversation: Conversation | None = None,
+    to: Sequence[str] | None = None,
+    sender: str | None = None,
+    cc: Sequence[str] = (),
+    bcc: Sequence[str] = (),
+    subject: str = "",
+    send_at: datetime | None = None,
+    created_by_user_id: str = "",
+) -> Draft:
+    """A draft to `customer`, in the reply box of `conversation` when given.
+
+    A conversation holds one draft per channel: a second one raises `Duplicate` naming the first,
+    which is to be updated instead. Email drafts are addressed from the org's support address to
+    the customer unless `to`/`sender` say otherwise. With `send_at` the draft is scheduled.
+    """
+    if to is None:
+        to = [customer.primary_email] if channel == "email" and customer.primary_email else []
+    if sender is None:
+        sender = support_address(customer.org) if channel == "email" else ""
+    try:
+        with transaction.atomic():
+            return Draft.objects.create(
+                org_id=customer.org_id,
+                customer=customer,
+                conversation=conversation,
+                channel=channel,
+                body=body,
+                status=Draft.Status.SCHEDULED if send_at else Draft.Status.DRAFT,
+                to=list(to),
+                sender=sender,
+                cc=list(cc),
+                bcc=list(bcc),
+                subject=subject,
+                send_at=send_at,
+                created_by_user_id=created_by_user_id,
+            )
+    except IntegrityError:
+        raise _duplicate_draft(conversation.id if conversation else "", channel) from None
+
+
+def draft_update(*, draft: Draft, fields: dict[str, Any]) -> Draft:
+    """Replaces the given fields. `send_at` set schedules the draft, `None` unschedules it."""
+    for name, value in fields.items():
+        setattr(draft, name, value)
+    if "send_at" in fields:
+        draft.status = Draft.Status.SCHEDULED if draft.send_at else Draft.Status.DRAFT
+    draft.save()
+    return draft
+
+
 # --- shortcuts and outbound webhooks ----------------------------------------------------------
 
 
@@ -482,6 +611,7 @@ def request_log_record(
     *,
     org: Org | None,
     api_key_id: str,
+    user_id: str = "",
     method: str,
     path: str,
     query: str,
@@ -492,6 +622,7 @@ def request_log_record(
     return RequestLog.objects.create(
         org=org,
         api_key_id=api_key_id,
+        user_id=user_id,
         method=method,
         path=path,
         query=query,

@@ -3,7 +3,7 @@
 from django.urls import path, re_path
 
 from . import control_views as control
-from . import views
+from . import oauth_views, views
 from .api import route
 from .control_views import control_route
 
@@ -16,7 +16,17 @@ urlpatterns = [
         "v1/customers/<str:customer_id>/klasses/<str:klass_name>",
         route(POST=views.kobject_create),
     ),
+    path(
+        "v1/customers/<str:customer_id>/drafts",
+        route(GET=views.customer_draft_list, POST=views.draft_create),
+    ),
     path("v1/customers/<str:customer_id>", route(GET=views.customer_get)),
+    path("v1/drafts/<str:draft_id>", route(PUT=views.draft_update)),
+    path("v1/apps/available", route(POST=views.app_register)),
+    path(
+        "v1/apps/available/<str:app_version>/secret",
+        route(POST=views.app_secret_create),
+    ),
     path("v1/conversations", route(POST=views.conversation_create)),
     path(
         "v1/conversations/<str:conversation_id>",
@@ -58,6 +68,10 @@ urlpatterns = [
             DELETE=views.not_found,
         ),
     ),
+    # OAuth 2.0 for apps (oauth.py): the sign-in page, the token and revocation endpoints.
+    path("oauth/authorize", oauth_views.authorize, name="oauth-authorize"),
+    path("oauth/token", oauth_views.token, name="oauth-token"),
+    path("oauth/revoke", oauth_views.revoke, name="oauth-revoke"),
     # The control API (no authentication; see control_views.py).
     path("_control/reset", control_route(POST=control.reset)),
     path("_control/api-keys", control_route(POST=control.api_key_create)),
@@ -74,4 +88,8 @@ urlpatterns = [
     path("_control/webhook-deliveries", control_route(GET=control.webhook_delivery_list)),
     path("_control/webhook-deliveries/wait", control_route(POST=control.webhook_deliveries_wait)),
     path("_control/failures", control_route(POST=control.failure_inject)),
+    path("_control/users", control_route(GET=control.user_list, POST=control.user_create)),
+    path("_control/apps", control_route(GET=control.app_list, POST=control.app_register)),
+    path("_control/oauth/revoke", control_route(POST=control.oauth_revoke)),
+    path("_control/drafts", control_route(GET=control.draft_list)),
 ]

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.http import QueryDict
 
+from . import conf
 from .errors import ApiError, invalid
 
 NOTE_BODY_MAX = 10_240
@@ -422,3 +423,217 @@ def page_params(query: QueryDict) -> PageParams:
     if page_size > PAGE_SIZE_MAX:
         raise ApiError(400, f"pageSize must be at most {PAGE_SIZE_MAX}", parameter="pageSize")
     return PageParams(page=_positive_int(query, "page", 1), page_size=page_size)
+
+
+# --- drafts -------------------------------------------------------------------------------------
+
+DRAFT_CHANNELS = (
+    "email",
+    "sms",
+    "chat",
+    "whatsapp",
+    "facebook",
+    "instagram",
+    "twitter-dm",
+    "twitter-tweet",
+    "note",
+)
+DRAFT_BODY_MAX = 10_240
+DRAFT_BODY_MAX_BY_CHANNEL = {"twitter-tweet": 280}
+EMAIL_ONLY_FIELDS = ("cc", "bcc", "subject")
+EMAIL_ADDRESS = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def _addresses(body: dict[str, Any], name: str, *, channel: str) -> list[str] | None:
+    """`to`/`cc`/`bcc`: one string or an array of strings; email addresses on email drafts."""
+    value = body.get(name)
+    if value is None:
+        return None
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list) or not all(isinstance(item, str) and item for item in items):
+        raise invalid(f"{name} must be a string or an array of strings", field_path=name)
+    if channel == "email":
+        for item in items:
+            if not EMAIL_ADDRESS.match(item):
+                raise invalid(f"{item} in {name} is not an email address", field_path=name)
+    return items
+
+
+def _draft_body(body: dict[str, Any], *, channel: str, required: bool) -> str | None:
+    limit = DRAFT_BODY_MAX_BY_CHANNEL.get(channel, DRAFT_BODY_MAX)
+    return _string(body, "body", required=required, min_length=1, max_length=limit)
+
+
+def _draft_fields(body: dict[str, Any], *, channel: str) -> dict[str, Any]:
+    """The addressing fields given, by service argument name."""
+    if channel != "email":
+        for name in EMAIL_ONLY_FIELDS:
+            if name in body:
+                raise invalid(f"{name} is only for email drafts", field_path=name)
+    fields: dict[str, Any] = {}
+    for name in ("to", "cc", "bcc"):
+        addresses = _addresses(body, name, channel=channel)
+        if addresses is not None:
+            fields[name] = addresses
+    if body.get("from") is not None:
+        sender = _string(body, "from", min_length=1, max_length=254) or ""
+        if channel == "email" and not EMAIL_ADDRESS.match(sender):
+            raise invalid("from must be an email address", field_path="from")
+        fields["sender"] = sender
+    if body.get("subject") is not None:
+        fields["subject"] = _string(body, "subject", max_length=1000) or ""
+    return fields
+
+
+def _future_date(value: Any, *, field_path: str) -> datetime:
+    moment = parse_date(value, field_path=field_path)
+    if moment <= datetime.now(UTC):
+        raise invalid(f"{field_path} must be in the future", field_path=field_path)
+    return moment
+
+
+@dataclass(frozen=True)
+class DraftInput:
+    conversation_id: str | None
+    channel: str
+    body: str
+    send_at: datetime | None
+    fields: dict[str, Any]
+
+
+def draft_input(raw: Any) -> DraftInput:
+    """A new draft. `sendAt` schedules it only with `"scheduled": true` (else Kustomer ignores
+    it and the draft is created as a plain draft)."""
+    body = _object(raw)
+    _only(
+        body,
+        {
+            "conversation",
+            "channel",
+            "body",
+            "to",
+            "from",
+            "cc",
+            "bcc",
+            "subject",
+            "sendAt",
+            "scheduled",
+        },
+    )
+    channel = _string(body, "channel", required=True) or ""
+    if channel not in DRAFT_CHANNELS:
+        raise invalid(f"channel must be one of {', '.join(DRAFT_CHANNELS)}", field_path="channel")
+    scheduled = body.get("scheduled", False)
+    if not isinstance(scheduled, bool):
+        raise invalid("scheduled must be a boolean", field_path="scheduled")
+    send_at = None
+    if scheduled:
+        if body.get("sendAt") is None:
+            raise invalid("sendAt is required for a scheduled draft", field_path="sendAt")
+        send_at = _future_date(body["sendAt"], field_path="sendAt")
+    elif body.get("sendAt") is not None:
+        parse_date(body["sendAt"], field_path="sendAt")
+    return DraftInput(
+        conversation_id=_string(body, "conversation", min_length=1),
+        channel=channel,
+        body=_draft_body(body, channel=channel, required=True) or "",
+        send_at=send_at,
+        fields=_draft_fields(body, channel=channel),
+    )
+
+
+def draft_update_input(raw: Any, *, channel: str) -> dict[str, Any]:
+    """The fields of a draft to replace, by model field name. `sendAt` set to a date schedules
+    the draft, set to null or "" unschedules it, left out leaves its status alone. The channel
+    and the conversation cannot change."""
+    body = _object(raw)
+    _only(body, {"body", "to", "from", "cc", "bcc", "subject", "sendAt"})
+    fields = _draft_fields(body, channel=channel)
+    if "body" in body:
+        fields["body"] = _draft_body(body, channel=channel, required=True)
+    if "sendAt" in body:
+        value = body["sendAt"]
+        scheduled = value not in (None, "")
+        fields["send_at"] = _future_date(value, field_path="sendAt") if scheduled else None
+    return fields
+
+
+# --- apps ---------------------------------------------------------------------------------------
+
+# The top-level keys of an app definition; Kustomer rejects any other.
+APP_DEFINITION_KEYS = {
+    "app",
+    "version",
+    "title",
+    "description",
+    "iconUrl",
+    "visibility",
+    "dependencies",
+    "appDetails",
+    "tags",
+    "screenshots",
+    "settings",
+    "auth",
+    "klasses",
+    "kviews",
+    "widgets",
+    "hooks",
+    "triggers",
+    "actions",
+    "workflows",
+    "commands",
+    "outboundWebhooks",
+    "redirectUris",
+    "i18n",
+    "changelog",
+}
+APP_NAME = re.compile(r"^[a-z][a-z0-9_]{0,99}$")
+APP_VERSION = re.compile(r"^\d+\.\d+\.\d+$")
+
+
+def redirect_uri_allowed(uri: str) -> bool:
+    """An absolute https URI without a fragment (RFC 6749 §3.1.2); plain http only to this
+    machine, when SANDBOX_KUSTOMER_ALLOW_HTTP_REDIRECT_URIS allows it (the demo)."""
+    parts = urlsplit(uri)
+    if not parts.netloc or not parts.hostname or parts.fragment or "#" in uri:
+        return False
+    if parts.scheme == "https":
+        return True
+    return (
+        parts.scheme == "http" and conf.allow_http_redirect_uris() and parts.hostname in LOCAL_HOSTS
+    )
+
+
+@dataclass(frozen=True)
+class AppInput:
+    name: str
+    version: str
+    title: str
+    redirect_uris: list[str]
+    definition: dict[str, Any]
+
+
+def app_definition_input(raw: Any) -> AppInput:
+    body = _object(raw)
+    _only(body, APP_DEFINITION_KEYS)
+    name = _string(body, "app", required=True) or ""
+    if not APP_NAME.match(name):
+        raise invalid(
+            "app must start with a lowercase letter and hold only lowercase letters, digits "
+            "and underscores",
+            field_path="app",
+        )
+    version = _string(body, "version", required=True) or ""
+    if not APP_VERSION.match(version):
+        raise invalid("version must be a semantic version such as 1.0.0", field_path="version")
+    title = _string(body, "title", required=True, min_length=1, max_length=200) or ""
+    redirect_uris = _string_list(body, "redirectUris") or []
+    for uri in redirect_uris:
+        if not redirect_uri_allowed(uri):
+            raise invalid(
+                f"{uri} is not an absolute https URI without a fragment",
+                field_path="redirectUris",
+            )
+    return AppInput(
+        name=name, version=version, title=title, redirect_uris=redirect_uris, definition=body
+    )

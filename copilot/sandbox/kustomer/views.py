@@ -8,11 +8,11 @@ from typing import Any
 
 from django.db.models import QuerySet
 
+from . import oauth, selectors, services, validation
 from . import representations as render
-from . import selectors, services, validation
 from .api import Call, Reply, operation
 from .auth import Role
-from .errors import ApiError, NotFound
+from .errors import ApiError, Duplicate, NotFound
 
 
 def _page(call: Call, rows: QuerySet, renderer: Callable[[Any], dict[str, Any]]) -> Reply:
@@ -142,7 +142,8 @@ def conversation_note_create(call: Call, *, conversation_id: str) -> Reply:
         body=data.body,
         external_id=data.external_id,
         user_mentions=data.user_mentions,
-        created_by=call.key,
+        created_by=call.principal.api_key,
+        created_by_user_id=call.principal.user_id,
         imported_at=data.imported_at,
     )
     return Reply(render.single(render.note(note)), status=201)
@@ -214,7 +215,12 @@ def shortcut_list(call: Call) -> Reply:
 
 @operation(role=None)
 def user_current(call: Call) -> Reply:
-    return Reply(render.single(render.user(call.key)))
+    """The signed-in agent for an OAuth access token, the key's machine user for an API key."""
+    principal = call.principal
+    if principal.user is not None:
+        return Reply(render.single(render.person(principal.user)))
+    assert principal.api_key is not None
+    return Reply(render.single(render.user(principal.api_key)))
 
 
 @operation(role=Role.ADMIN)
@@ -235,6 +241,82 @@ def outbound_webhook_create(call: Call) -> Reply:
         enabled=data.enabled,
     )
     return Reply(render.single(render.outbound_webhook(webhook)), status=201)
+
+
+# --- drafts -------------------------------------------------------------------------------------
+
+
+@operation(role=None)
+def draft_create(call: Call, *, customer_id: str) -> Reply:
+    """Kustomer asks no role for drafts: any API key or signed-in user may write one."""
+    customer = selectors.customer_get(org=call.org, customer_id=customer_id)
+    data = validation.draft_input(call.body)
+    conversation = None
+    if data.conversation_id is not None:
+        conversation = selectors.conversation_get(
+            org=call.org, conversation_id=data.conversation_id
+        )
+        if conversation.customer_id != customer.id:
+            raise ApiError(
+                400,
+                f"Conversation {conversation.id} belongs to another customer",
+                pointer="/data/attributes/conversation",
+            )
+    call.take_draft_slot(customer_id=customer.id)
+    draft = services.draft_create(
+        customer=customer,
+        conversation=conversation,
+        channel=data.channel,
+        body=data.body,
+        send_at=data.send_at,
+        created_by_user_id=call.principal.user_id,
+        **data.fields,
+    )
+    return Reply(render.single(render.draft(draft)), status=201)
+
+
+@operation(role=None)
+def draft_update(call: Call, *, draft_id: str) -> Reply:
+    draft = selectors.draft_get(org=call.org, draft_id=draft_id)
+    fields = validation.draft_update_input(call.body, channel=draft.channel)
+    draft = services.draft_update(draft=draft, fields=fields)
+    return Reply(render.single(render.draft(draft)))
+
+
+@operation(role=Role.DRAFT_READ)
+def customer_draft_list(call: Call, *, customer_id: str) -> Reply:
+    customer = selectors.customer_get(org=call.org, customer_id=customer_id)
+    return _page(call, selectors.customer_drafts(customer=customer), render.draft)
+
+
+# --- apps ---------------------------------------------------------------------------------------
+
+
+@operation(role=Role.APPS_ADMIN)
+def app_register(call: Call) -> Reply:
+    """Registers an app version (and, in the fake, installs it in the org at once)."""
+    data = validation.app_definition_input(call.body)
+    try:
+        app = oauth.app_register(
+            org=call.org,
+            name=data.name,
+            version=data.version,
+            title=data.title,
+            redirect_uris=data.redirect_uris,
+            definition=data.definition,
+        )
+    except Duplicate as error:
+        raise ApiError(409, str(error), code="duplicate", pointer=error.pointer) from None
+    return Reply(render.single(render.app(app)), status=201)
+
+
+@operation(role=Role.APPS_ADMIN, reads_body=False)
+def app_secret_create(call: Call, *, app_version: str) -> Reply:
+    """`{app}-{version}`: a new client secret, shown in this answer only."""
+    name, _, version = app_version.rpartition("-")
+    app = oauth.app_get_version(org=call.org, name=name, version=version)
+    secret = oauth.app_secret_mint(app=app)
+    return Reply(render.single(render.app(app, client_secret=secret)), status=201)
 
 
 @operation(role=None, reads_body=False)

@@ -1,4 +1,5 @@
-"""Seeds the fake Kustomer with a demo org: an admin API key, customers, conversations, shortcuts.
+"""Seeds the fake Kustomer with a demo org: an admin API key, customers, conversations, shortcuts,
+and two people who can sign in with OAuth (the agent Ada Agent, the supervisor Sam Supervisor).
 
 Safe to run any number of times: existing rows are found by name or email and kept. The klass
 `copilot_insight` is left for the app's own setup command to create.
@@ -188,10 +189,12 @@ class Command(BaseCommand):
 
         for name, text in SHORTCUTS:
             services.shortcut_upsert(org=org, name=name, text=text)
+        people = services.demo_users_ensure(org=org)
 
         self.stdout.write(
             f"Fake Kustomer org {org.name!r} ({org.id}): {created_customers} new customers, "
-            f"{len(CUSTOMERS)} in all, {len(SHORTCUTS)} shortcuts.\n"
+            f"{len(CUSTOMERS)} in all, {len(SHORTCUTS)} shortcuts; people who can sign in: "
+            f"{', '.join(person.name for person in people)}.\n"
             "Base URL: http://127.0.0.1:8000/sandbox/kustomer\n"
             "Admin API key (KUSTOMER_API_KEY):"
         )
