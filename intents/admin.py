@@ -1,7 +1,7 @@
 from django.contrib import admin, messages
 from django.db.models import Count
 
-from .models import Intent, LabeledExample, ModelVersion, Prediction
+from .models import Intent, IntentFeedback, LabeledExample, ModelVersion, Prediction
 from .services import ActivationError, model_version_activate
 
 
@@ -91,4 +91,30 @@ class PredictionAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(IntentFeedback)
+class IntentFeedbackAdmin(admin.ModelAdmin):
+    """Read-only: feedback is written from the card, and its pending example follows it."""
+
+    list_display = [
+        "updated_at",
+        "kustomer_message_id",
+        "verdict",
+        "predicted_intent",
+        "intent",
+        "agent_name",
+    ]
+    list_filter = ["verdict", "intent"]
+    search_fields = ["kustomer_message_id", "kustomer_conversation_id", "agent_id", "agent_name"]
+    list_select_related = ["intent"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False

@@ -192,6 +192,11 @@ class IntentClassifier:
         self.n_train = int(n_train)
         self.data_hash = data_hash
 
+    @property
+    def fitted_model(self) -> FittedModel:
+        """The fitted feature blocks and weights, for reading (explanations)."""
+        return self._model
+
     def model_state(self) -> dict:
         """The fitted model as the plain data an artifact stores."""
         return self._model.state()

@@ -199,6 +199,12 @@ class FeatureBlock:
             self._word_cache[word] = ids
         return ids
 
+    def word_term_ids(self, word: str) -> list[int]:
+        """Term ids of the character n-grams of one whitespace-separated word of a cleaned
+        message, repeats included (character block only): a message's n-grams are those of
+        its words."""
+        return self._char_ids(word)
+
     def _doc_ids(self, doc: str) -> list[int]:
         if self.name == "char":
             ids: list[int] = []

@@ -15,6 +15,12 @@ def text_fingerprint(text: str) -> str:
     return hashlib.sha256(normalised.encode()).hexdigest()
 
 
+def intent_display_name(name: str) -> str:
+    """How people read an intent's name: "track_order" → "Track order"."""
+    words = " ".join(name.replace("_", " ").replace("-", " ").split())
+    return words[:1].upper() + words[1:]
+
+
 class Intent(models.Model):
     name = models.SlugField(max_length=100, unique=True)
     description = models.TextField(blank=True)
@@ -26,6 +32,10 @@ class Intent(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def display_name(self) -> str:
+        return intent_display_name(self.name)
 
 
 class LabeledExample(models.Model):
@@ -130,3 +140,43 @@ class Prediction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.intent or 'abstained'} ({self.confidence:.2f})"
+
+
+class IntentFeedback(models.Model):
+    """An agent's verdict on the intent predicted for one Kustomer message: one row per
+    message, replaced when the agent (or another) changes their mind."""
+
+    class Verdict(models.TextChoices):
+        RIGHT = "right", "Right"
+        CORRECTED = "corrected", "Corrected"
+        NONE_OF_THESE = "none_of_these", "None of these"
+
+    kustomer_message_id = models.CharField(max_length=64, unique=True)
+    kustomer_conversation_id = models.CharField(max_length=64, blank=True)
+    prediction = models.ForeignKey(
+        Prediction, null=True, blank=True, on_delete=models.SET_NULL, related_name="feedback"
+    )
+    predicted_intent = models.CharField(max_length=100, blank=True)  # empty: the model abstained
+    verdict = models.CharField(max_length=20, choices=Verdict.choices)
+    # The agent's intent; null for "none of these".
+    intent = models.ForeignKey(
+        Intent, null=True, blank=True, on_delete=models.PROTECT, related_name="feedback"
+    )
+    agent_id = models.CharField(max_length=64)
+    agent_name = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-updated_at"]
+        constraints = [
+            # An intent exactly when the verdict names one.
+            models.CheckConstraint(
+                condition=Q(verdict="none_of_these", intent__isnull=True)
+                | (~Q(verdict="none_of_these") & Q(intent__isnull=False)),
+                name="intent_feedback_intent_matches_verdict",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kustomer_message_id}: {self.get_verdict_display()}"

@@ -15,6 +15,7 @@ from django.conf import settings
 
 from .artifacts import ArtifactError, deserialize
 from .classifier import IntentClassifier, IntentPrediction
+from .explanation import Span, evidence
 from .models import ModelVersion
 from .selectors import active_model_version_id
 
@@ -102,11 +103,40 @@ def _require_model() -> LoadedModel:
 
 def classify(text: str) -> Classification:
     """Classifies one message with the active model."""
-    loaded = _require_model()
+    return _classify_with(_require_model(), text)
+
+
+def _classify_with(loaded: LoadedModel, text: str) -> Classification:
     started = time.perf_counter()
     prediction = loaded.classifier.predict_one(text)
     latency_ms = (time.perf_counter() - started) * 1000
     return Classification(prediction, loaded.version_id, loaded.number, latency_ms)
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """Why the active model thinks a message is about an intent."""
+
+    intent: str  # the intent explained: the one asked about, else the model's best guess
+    spans: list[Span]  # the words of the message that weighed most for it, in text order
+    classification: Classification  # the model's answer: its top intents and probabilities
+
+
+def explain(text: str, intent: str | None = None) -> Explanation:
+    """Classifies one message with the active model and explains ``intent`` (default: the best
+    guess, also when the model abstained). Raises `ValueError` for an intent the active model
+    does not know, `NoActiveModel` when there is no model."""
+    loaded = _require_model()  # one model for the answer and its explanation
+    classification = _classify_with(loaded, text)
+    if intent is None:
+        intent = classification.prediction.top[0][0]
+    elif intent not in loaded.classifier.labels:
+        raise ValueError(
+            f"Model v{loaded.number} does not know the intent {intent!r}, so it cannot say "
+            "why a message would be about it."
+        )
+    spans = evidence(loaded.classifier, text, intent=intent)
+    return Explanation(intent=intent, spans=spans, classification=classification)
 
 
 def classify_batch(texts: Sequence[str]) -> list[Classification]:

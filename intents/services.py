@@ -1,4 +1,4 @@
-"""Writes of the intents app: examples, model versions, predictions."""
+"""Writes of the intents app: examples, model versions, predictions, agents' feedback."""
 
 import logging
 import time
@@ -12,14 +12,22 @@ from django.db.models import Max, Q
 from django.utils import timezone
 
 from copilot import queueing
+from copilot.agents import Agent
 
 from . import training
 from .artifacts import ArtifactError, library_versions, serialize
 from .importing import LabelledRow
-from .models import Intent, LabeledExample, ModelVersion, Prediction, text_fingerprint
+from .models import (
+    Intent,
+    IntentFeedback,
+    LabeledExample,
+    ModelVersion,
+    Prediction,
+    text_fingerprint,
+)
 from .params import TrainingParams
 from .prediction import Classification, load_model_version
-from .selectors import training_examples
+from .selectors import latest_prediction_for_message, training_examples
 
 logger = logging.getLogger(__name__)
 
@@ -257,3 +265,123 @@ def prediction_record(
         defaults=values,
     )
     return record
+
+
+class FeedbackError(ValueError):
+    """Feedback that cannot be recorded; the message says why, in a sentence for the agent."""
+
+
+@transaction.atomic
+def intent_feedback_record(
+    *,
+    kustomer_message_id: str,
+    agent: Agent,
+    intent_name: str | None = None,
+    confirm: bool = False,
+) -> IntentFeedback:
+    """Records an agent's verdict on the intent predicted for a message, replacing the
+    message's earlier verdict (the last one wins, whoever gave it), and keeps the message's
+    pending training example in step.
+
+    ``confirm=True`` is "Right": the model's best guess, the intent the card shows (also when
+    the model was not sure), is the right one. ``intent_name`` is the intent the agent picked:
+    "Right" again when it is the best guess, "Corrected" otherwise. Neither is "None of these".
+
+    The pending example (source agent feedback, awaiting review) carries the message's text,
+    from its latest prediction, and the agent's intent; "None of these" removes it. A text that
+    is already an example (a trusted one, or another message's pending one) keeps its label:
+    there is one example per text, so none is added, and the feedback alone records the
+    agent's view. An example a reviewer has already accepted is not changed either.
+
+    Raises `FeedbackError` for a message without a prediction and for an unknown or retired
+    intent.
+    """
+    prediction = latest_prediction_for_message(kustomer_message_id)
+    if prediction is None:
+        raise FeedbackError(
+            f"Message {kustomer_message_id!r} has no intent prediction, so there is nothing "
+            "to give feedback on."
+        )
+    best_guess = prediction.top[0][0] if prediction.top else prediction.intent
+    if confirm:
+        if not best_guess:
+            raise FeedbackError("The model made no guess for this message; pick the intent.")
+        if intent_name is not None and intent_name != best_guess:
+            raise FeedbackError(
+                f"Confirming means {best_guess!r}, but {intent_name!r} was picked; "
+                "send one or the other."
+            )
+        intent_name = best_guess
+    intent = None if intent_name is None else _intent_to_pick(intent_name)
+    if intent is None:
+        verdict = IntentFeedback.Verdict.NONE_OF_THESE
+    elif intent.name == best_guess:
+        verdict = IntentFeedback.Verdict.RIGHT
+    else:
+        verdict = IntentFeedback.Verdict.CORRECTED
+    # Locks the message's row (or waits for a concurrent first verdict to commit and then
+    # updates it), so verdicts on one message are applied one at a time.
+    feedback, _ = IntentFeedback.objects.update_or_create(
+        kustomer_message_id=kustomer_message_id,
+        defaults={
+            "kustomer_conversation_id": prediction.kustomer_conversation_id,
+            "prediction": prediction,
+            "predicted_intent": prediction.intent,
+            "verdict": verdict,
+            "intent": intent,
+            "agent_id": agent.id,
+            "agent_name": agent.name,
+        },
+    )
+    _pending_example_keep_in_step(feedback=feedback, text=prediction.text)
+    logger.info(
+        "intent feedback on message %s: %s by agent %s",
+        kustomer_message_id,
+        verdict,
+        agent.id,
+    )
+    return feedback
+
+
+def _intent_to_pick(name: str) -> Intent:
+    intent = Intent.objects.filter(name=name).first()
+    if intent is None:
+        raise FeedbackError(f"There is no intent named {name!r}; pick one from the list.")
+    if not intent.active:
+        raise FeedbackError(f"The intent {name!r} is retired; pick an active one from the list.")
+    return intent
+
+
+def _pending_example_keep_in_step(*, feedback: IntentFeedback, text: str) -> None:
+    pending = LabeledExample.objects.select_for_update().filter(
+        kustomer_message_id=feedback.kustomer_message_id,
+        source=LabeledExample.Source.AGENT_FEEDBACK,
+        status=LabeledExample.Status.PENDING_REVIEW,
+    )
+    if feedback.intent is None:
+        pending.delete()
+        return
+    example = pending.first()
+    if example is not None:
+        example.intent = feedback.intent
+        example.labelled_by = feedback.agent_id
+        example.labelled_at = timezone.now()
+        example.save(update_fields=["intent", "labelled_by", "labelled_at"])
+        return
+    fingerprint = text_fingerprint(text)
+    if LabeledExample.objects.filter(text_sha256=fingerprint).exists():
+        return
+    try:
+        with transaction.atomic():
+            LabeledExample.objects.create(
+                text=text,
+                text_sha256=fingerprint,
+                intent=feedback.intent,
+                source=LabeledExample.Source.AGENT_FEEDBACK,
+                status=LabeledExample.Status.PENDING_REVIEW,
+                kustomer_conversation_id=feedback.kustomer_conversation_id,
+                kustomer_message_id=feedback.kustomer_message_id,
+                labelled_by=feedback.agent_id,
+            )
+    except IntegrityError:
+        pass  # another message with the same text became an example a moment ago
