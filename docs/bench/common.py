@@ -22,6 +22,8 @@ PYTHON = sys.executable
 
 def bench_database_url() -> str:
     base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test")
+    # Two checkouts benchmarked side by side each need a scratch database of their own.
+    name = os.environ.get("BENCH_DATABASE_NAME", "copilot_bench")
     parts = urlparse(base)
     admin = parts._replace(path="/postgres")
     import psycopg
@@ -29,9 +31,9 @@ def bench_database_url() -> str:
     with psycopg.connect(
         urlunparse(admin).replace("postgres://", "postgresql://"), autocommit=True
     ) as connection:
-        connection.execute("DROP DATABASE IF EXISTS copilot_bench WITH (FORCE)")
-        connection.execute("CREATE DATABASE copilot_bench")
-    return urlunparse(parts._replace(path="/copilot_bench"))
+        connection.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        connection.execute(f"CREATE DATABASE {name}")
+    return urlunparse(parts._replace(path=f"/{name}"))
 
 
 def free_port() -> int:

@@ -47,12 +47,14 @@ DEMO_EMAILS = [
 def scratch_database(base_url: str) -> str:
     import psycopg
 
+    # Two checkouts benchmarked side by side each need a scratch database of their own.
+    name = os.environ.get("BENCH_DATABASE_NAME", "shopify_bench")
     parts = urlparse(base_url)
     admin = urlunparse(parts._replace(path="/postgres")).replace("postgres://", "postgresql://")
     with psycopg.connect(admin, autocommit=True) as connection:
-        connection.execute("DROP DATABASE IF EXISTS shopify_bench WITH (FORCE)")
-        connection.execute("CREATE DATABASE shopify_bench")
-    return urlunparse(parts._replace(path="/shopify_bench"))
+        connection.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        connection.execute(f"CREATE DATABASE {name}")
+    return urlunparse(parts._replace(path=f"/{name}"))
 
 
 def free_port() -> int:
@@ -217,7 +219,7 @@ def connect_store(base_url: str):
 def bench_warm(samples: int) -> dict:
     from django.core.cache import cache
 
-    from copilot.commerce.selectors import customer_orders_for_card
+    from copilot.commerce.orders import customer_orders_for_card
 
     cache.clear()
     for email in DEMO_EMAILS:
@@ -236,7 +238,7 @@ def bench_cold(samples: int, base_url: str, calls: Calls, redis_url: str) -> dic
     import httpx
     from django.core.cache import cache
 
-    from copilot.commerce.selectors import customer_orders_for_card
+    from copilot.commerce.orders import customer_orders_for_card
     from copilot.integrations.shopify import CUSTOMER_ORDERS_QUERY
 
     emails = DEMO_EMAILS + [f"customer{i:04d}@example.com" for i in range(1, 41)]
@@ -282,7 +284,7 @@ def bench_load(cards: int, customers: int, seconds: float, calls: Calls, redis_u
     from django.core.cache import cache
     from django.db import connections
 
-    from copilot.commerce.selectors import customer_orders_for_card
+    from copilot.commerce.orders import customer_orders_for_card
 
     cache.clear()
     forget_our_buckets(redis_url)
