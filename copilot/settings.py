@@ -7,6 +7,7 @@ Production and development differ only by environment. With nothing set and `COP
 
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -289,13 +290,22 @@ SHOPIFY_CARD_TIMEOUT_SECONDS = env.float("SHOPIFY_CARD_TIMEOUT_SECONDS", default
 # sooner); an older copy is kept this much longer, shown marked stale when Shopify is busy.
 SHOPIFY_ORDER_CACHE_SECONDS = env.int("SHOPIFY_ORDER_CACHE_SECONDS", default=300)
 SHOPIFY_ORDER_CACHE_STALE_SECONDS = env.int("SHOPIFY_ORDER_CACHE_STALE_SECONDS", default=86400)
-# Refunds above this amount (in the store's currency) wait for a supervisor's approval in the admin.
+# Refunds above this amount (in the store's currency) wait for a supervisor (card or admin).
 SHOPIFY_REFUND_APPROVAL_THRESHOLD = env.str("SHOPIFY_REFUND_APPROVAL_THRESHOLD", default="100.00")
 # Who may do what from the card: per action, a list of "*" (every signed-in agent),
 # "role:<Kustomer role>" or "user:<Kustomer user id>".
-SHOPIFY_ACTION_PERMISSIONS = env.json(
-    "SHOPIFY_ACTION_PERMISSIONS",
-    default={"refund": ["*"], "cancel": ["*"], "address_update": ["*"], "invoice_send": ["*"]},
+_DEFAULT_ACTION_PERMISSIONS = {
+    "refund": ["*"],
+    "cancel": ["*"],
+    "address_update": ["*"],
+    "invoice_send": ["*"],
+    # Kustomer's supervisors and admins can read the org's users; agents cannot.
+    "refund_approve": ["role:org.user.user.read"],
+}
+SHOPIFY_ACTION_PERMISSIONS = (
+    env.json("SHOPIFY_ACTION_PERMISSIONS")
+    if env.str("SHOPIFY_ACTION_PERMISSIONS", default="")
+    else _DEFAULT_ACTION_PERMISSIONS
 )
 # The fake Shopify (mounted under /sandbox/shopify/ when COPILOT_SANDBOX is true).
 # Its cost bucket per shop (Standard plan: 2,000 points restoring 100/s), the HTTP status of a
@@ -443,15 +453,51 @@ STORAGES = {
     },
 }
 
+# --- The card (Kustomer's Insight Panel) ------------------------------------------------------
+# "Sign in with Kustomer" (OAuth 2.0 for apps, authorization code with PKCE): the app's client id
+# (the app's `clientId` after `POST /v1/apps/available`) and, for a confidential client, its
+# secret; the authorize page lives on the org's web host (https://<org>.kustomerapp.com). The org
+# is the one the API key belongs to unless KUSTOMER_ORG_ID names it; agents of any other org are
+# refused.
+KUSTOMER_WEB_BASE_URL = (
+    env.str("KUSTOMER_WEB_BASE_URL", default="") or KUSTOMER_API_BASE_URL
+).rstrip("/")
+KUSTOMER_OAUTH_CLIENT_ID = env.str("KUSTOMER_OAUTH_CLIENT_ID", default="")
+KUSTOMER_OAUTH_CLIENT_SECRET = env.str("KUSTOMER_OAUTH_CLIENT_SECRET", default="")
+KUSTOMER_ORG_ID = env.str("KUSTOMER_ORG_ID", default="")
+# An agent's card session ends after this many seconds without a request, and in any case this
+# long after signing in.
+CARD_SESSION_IDLE_SECONDS = env.int("CARD_SESSION_IDLE_SECONDS", default=2 * 3600)
+CARD_SESSION_MAX_SECONDS = env.int("CARD_SESSION_MAX_SECONDS", default=12 * 3600)
+# How often an open card asks whether the conversation has news (a conditional request that
+# costs one cheap query when nothing changed).
+CARD_POLL_SECONDS = env.float("CARD_POLL_SECONDS", default=3.0)
+# Kustomer's Cards SDK, the one script the card loads from elsewhere: Kustomer's CDN, or the fake
+# Kustomer's stand-in (same calls) in the sandbox.
+KUSTOMER_CARD_SDK_URL = env.str("KUSTOMER_CARD_SDK_URL", default="") or (
+    f"{KUSTOMER_API_BASE_URL}/card-js/kustomer-card.js"
+    if COPILOT_SANDBOX and KUSTOMER_API_BASE_URL
+    else "https://cdn.kustomerapp.com/card-js/latest/kustomer-card.min.js"
+)
+KUSTOMER_CARD_SDK_ORIGIN = "{0.scheme}://{0.netloc}".format(urlsplit(KUSTOMER_CARD_SDK_URL))
+
 # --- Security headers --------------------------------------------------------------------------
 # The card is shown inside Kustomer's iframe: only Kustomer's origins may frame the card's pages.
-KUSTOMER_FRAME_ANCESTORS = env.list(
-    "KUSTOMER_FRAME_ANCESTORS", default=["https://*.kustomerapp.com"]
-)
+# The demo's Kustomer stand-in frames the card from the other name of this machine (localhost
+# for 127.0.0.1 and the reverse), so that the frame is cross-site as it is inside Kustomer.
+_DEMO_HOST_ORIGINS = [
+    COPILOT_PUBLIC_URL,
+    COPILOT_PUBLIC_URL.replace("//127.0.0.1", "//localhost")
+    if "//127.0.0.1" in COPILOT_PUBLIC_URL
+    else COPILOT_PUBLIC_URL.replace("//localhost", "//127.0.0.1"),
+]
+KUSTOMER_FRAME_ANCESTORS = [
+    origin for origin in env.list("KUSTOMER_FRAME_ANCESTORS", default=[]) if origin
+] or (_DEMO_HOST_ORIGINS if DEMO_MODE else ["https://*.kustomerapp.com"])
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
-        "script-src": ["'self'", "https://cdn.kustomerapp.com"],
+        "script-src": ["'self'"],
         "style-src": ["'self'"],
         "img-src": ["'self'", "data:"],
         "connect-src": ["'self'"],

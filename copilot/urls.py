@@ -13,6 +13,7 @@ urlpatterns = [
     path("kustomer/webhooks/", webhook_intake(vendors()["kustomer"]), name="kustomer-webhook"),
     path("shopify/webhooks/", webhook_intake(vendors()["shopify"]), name="shopify-webhook"),
     path("admin/", admin.site.urls),
+    path("card/", include("cards.urls")),
 ]
 
 # The fakes are mounted only where they are installed (settings.COPILOT_SANDBOX).

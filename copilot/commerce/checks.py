@@ -7,7 +7,7 @@ from django.core.checks import Error, Warning, register
 from django.core.exceptions import ImproperlyConfigured
 
 from .encryption import _fernet, configured_keys
-from .permissions import ACTIONS
+from .permissions import ACTIONS, REFUND_APPROVE
 
 
 @register()
@@ -36,11 +36,11 @@ def shopify_settings(app_configs=None, **kwargs):
                 id="commerce.E003",
             )
         )
-    elif unknown := set(permissions) - set(ACTIONS):
+    elif unknown := set(permissions) - {*ACTIONS, REFUND_APPROVE}:
         problems.append(
             Warning(
                 f"SHOPIFY_ACTION_PERMISSIONS names unknown actions: {', '.join(sorted(unknown))} "
-                f"(known: {', '.join(ACTIONS)}).",
+                f"(known: {', '.join((*ACTIONS, REFUND_APPROVE))}).",
                 id="commerce.W002",
             )
         )

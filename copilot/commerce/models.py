@@ -157,6 +157,8 @@ class RefundApproval(models.Model):
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # The Kustomer user who decided from the card (decided_by is for staff in the admin).
+    decided_by_agent_id = models.CharField(max_length=64, blank=True)
     decided_at = models.DateTimeField(null=True, blank=True)
     comment = models.TextField(blank=True)
     requested_at = models.DateTimeField(auto_now_add=True)

@@ -14,6 +14,8 @@ CANCEL = "cancel"
 ADDRESS_UPDATE = "address_update"
 INVOICE_SEND = "invoice_send"
 ACTIONS = (REFUND, CANCEL, ADDRESS_UPDATE, INVOICE_SEND)
+# Deciding, from the card, a refund that waits for approval (SHOPIFY_REFUND_APPROVAL_THRESHOLD).
+REFUND_APPROVE = "refund_approve"
 
 
 def agent_may(agent: Agent, action: str) -> bool:

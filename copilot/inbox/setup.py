@@ -110,7 +110,7 @@ def app_definition() -> dict:
         ],
         "kviews": [
             {
-                "name": "copilot-card",
+                "name": f"copilot-card-{resource}",
                 "displayName": "Copilot",
                 "resource": resource,
                 "context": "smartbar-card",

@@ -4,6 +4,8 @@ Kustomer signs the raw body (lowercase hex HMAC-SHA256 keyed with the webhook's 
 signed body is trusted: the event's id and name, and the message, come from it, never from the
 `X-Kustomer-Webhook-Event` header. A `kustomer.message.create` from the customer becomes an
 `InboundMessage` in the same transaction as the event, and its pipeline is queued after commit.
+An agent's reply is compared with the draft they used in that conversation ("edited" when it
+differs).
 """
 
 from collections.abc import Mapping
@@ -41,14 +43,26 @@ def _relationship_id(resource: dict, name: str) -> str:
     )
 
 
-def message_from_data(data: dict) -> WebhookMessage | str:
+@dataclass(frozen=True)
+class AgentReply:
+    """What an agent sent in a conversation (compared with the draft they used there)."""
+
+    conversation_id: str
+    text: str
+    sent_at: datetime | None
+
+
+def message_from_data(data: dict) -> WebhookMessage | AgentReply | str:
     """The message of a `kustomer.message.create` event's `data` (the message resource, in the
     REST API's shape), or why it is not one to classify. `PayloadError` when it is unusable."""
     message_id = intake.identifier(data.get("id"), what="message id (`data.id`)", max_length=64)
     attributes = data.get("attributes")
     if not isinstance(attributes, dict):
         raise PayloadError("The event has no `data.attributes`.")
-    if attributes.get("direction") != "in":
+    direction = attributes.get("direction")
+    if direction == "out":
+        return _agent_reply(data, attributes)
+    if direction != "in":
         return "not from the customer (direction is not 'in')"
     meta = intake.mapping(attributes.get("meta"))
     subject = intake.text_field(meta.get("subject")).strip()
@@ -65,6 +79,19 @@ def message_from_data(data: dict) -> WebhookMessage | str:
         conversation_id=_relationship_id(data, "conversation"),
         customer_id=_relationship_id(data, "customer"),
         channel=intake.text_field(attributes.get("channel"))[:40],
+        text=text[:MESSAGE_MAX_CHARACTERS],
+        sent_at=intake.parse_time(attributes.get("sentAt")),
+    )
+
+
+def _agent_reply(data: dict, attributes: dict) -> AgentReply | str:
+    if attributes.get("auto"):
+        return "an automatic message, not an agent's reply"
+    text = intake.text_field(attributes.get("body")) or intake.text_field(attributes.get("preview"))
+    if not text.strip():
+        return "the agent's message has no text"
+    return AgentReply(
+        conversation_id=_relationship_id(data, "conversation"),
         text=text[:MESSAGE_MAX_CHARACTERS],
         sent_at=intake.parse_time(attributes.get("sentAt")),
     )
@@ -106,11 +133,20 @@ class KustomerWebhooks(Vendor):
         message = message_from_data(data)
         if isinstance(message, str):
             return Delivery(**delivery, ignore_reason=message)
-        return Delivery(**delivery, data={"message_id": message.id}, content=message)
+        message_id = data.get("id") if isinstance(message, AgentReply) else message.id
+        return Delivery(**delivery, data={"message_id": message_id}, content=message)
 
     def accept(self, event_id: int, delivery: Delivery) -> Receipt:
         from .services import inbound_message_receive
 
+        if isinstance(delivery.content, AgentReply):
+            from copilot.replies.feedback import sent_reply_compare
+
+            reply = delivery.content
+            compared = sent_reply_compare(
+                conversation_id=reply.conversation_id, text=reply.text, sent_at=reply.sent_at
+            )
+            return Receipt("accepted", "compared with a used draft" if compared else "agent reply")
         return inbound_message_receive(event_id=event_id, message=delivery.content)
 
 

@@ -203,6 +203,7 @@ class User:
     name: str
     email: str
     roles: tuple[str, ...] = ()
+    org_id: str = ""
 
     @classmethod
     def from_resource(cls, resource: dict) -> "User":
@@ -212,6 +213,7 @@ class User:
             name=attributes.get("displayName") or attributes.get("name") or "",
             email=attributes.get("email") or "",
             roles=tuple(role for role in attributes.get("roles") or [] if isinstance(role, str)),
+            org_id=_relationship_id(resource, "org"),
         )
 
 

@@ -1,10 +1,13 @@
 """What agents did with the drafts: shown, used as is, edited or dismissed, and by whom."""
 
+import re
+
 from django.db import transaction
 from django.utils import timezone
 
 from copilot.agents import Agent
 
+from .facts import AGENT_PLACEHOLDER
 from .models import Draft
 from .selectors import render
 
@@ -18,6 +21,13 @@ FEEDBACK_ACTIONS = ("shown", "used", "edited", "dismissed")
 
 def _same_text(left: str, right: str) -> bool:
     return " ".join(left.split()) == " ".join(right.split())
+
+
+def _sent_as_drafted(sent: str, draft_text: str) -> bool:
+    """The sent text is the draft, whoever's name went where the sign-off is."""
+    parts = [" ".join(part.split()) for part in draft_text.split(AGENT_PLACEHOLDER)]
+    pattern = r"(?:.{0,100}?)".join(re.escape(part) for part in parts)
+    return re.fullmatch(pattern, " ".join(sent.split()), flags=re.DOTALL) is not None
 
 
 def draft_feedback_record(
@@ -66,3 +76,29 @@ def drafts_shown_record(*, message_id: int, generation: int) -> int:
     return Draft.objects.filter(
         message_id=message_id, generation=generation, status=Draft.Status.NEW
     ).update(status=Draft.Status.SHOWN, shown_at=timezone.now())
+
+
+def sent_reply_compare(*, conversation_id: str, text: str, sent_at=None) -> Draft | None:
+    """The agent replied in a conversation: the draft they used there last (and not compared
+    yet) becomes "edited" with the sent text when it differs, and stays "used" when it does not.
+    Only the first reply after "Use" is compared. Returns that draft, or None."""
+    with transaction.atomic():
+        draft = (
+            Draft.objects.select_for_update()
+            .filter(
+                message__conversation_id=conversation_id,
+                status=Draft.Status.USED,
+                reply_compared_at=None,
+                **({"feedback_at__lte": sent_at} if sent_at else {}),
+            )
+            .order_by("-feedback_at")
+            .first()
+        )
+        if draft is None:
+            return None
+        draft.reply_compared_at = timezone.now()
+        if not _sent_as_drafted(text, draft.text):
+            draft.status = Draft.Status.EDITED
+            draft.edited_text = text
+        draft.save(update_fields=["status", "edited_text", "reply_compared_at"])
+    return draft

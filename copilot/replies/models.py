@@ -57,6 +57,9 @@ class Draft(models.Model):
     feedback_by = models.CharField(max_length=255, blank=True)  # Kustomer user id or name
     feedback_at = models.DateTimeField(null=True, blank=True)
     shown_at = models.DateTimeField(null=True, blank=True)
+    # When the agent's next reply in the conversation after "Use" was compared with the draft
+    # (the reply sent as is keeps "used"; another text makes it "edited"). Only that reply counts.
+    reply_compared_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -8,10 +8,13 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
+from copilot.agents import Agent
 from copilot.inbox.models import InboundMessage
 from copilot.integrations.http import RateLimited
 from copilot.pipeline import message_pipeline_run
 from copilot.queueing import work_sweep
+from copilot.replies.feedback import draft_feedback_record
+from copilot.replies.models import Draft
 from copilot.webhooks.models import WebhookEvent
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "kustomer"
@@ -258,15 +261,69 @@ def test_malformed_payload_gets_400_with_a_reason(client, raw, reason):
 
 
 @pytest.mark.django_db
-def test_outbound_agent_message_is_stored_and_ignored(client, _webhook_settings):
+def test_an_agents_reply_is_not_classified(client, _webhook_settings):
     response = deliver(client, fixture("message_create_out"))
 
     assert response.status_code == 200
-    assert response.json()["status"] == "ignored"
-    event = WebhookEvent.objects.get()
-    assert "direction" in event.detail
+    assert response.json()["status"] == "accepted"
     assert InboundMessage.objects.count() == 0
     assert _webhook_settings.tasks(PIPELINE) == []
+
+
+def _used_draft(text: str) -> Draft:
+    payload = fixture("message_create_out")
+    message = InboundMessage.objects.create(
+        kustomer_message_id="m-in",
+        conversation_id=payload["data"]["relationships"]["conversation"]["data"]["id"],
+        customer_id="c1",
+        text="where is my parcel",
+    )
+    draft = Draft.objects.create(message=message, rank=1, text=text, source="model", language="en")
+    draft_feedback_record(draft_id=draft.pk, action="used", agent=Agent(id="u1", name="Ada"))
+    Draft.objects.filter(pk=draft.pk).update(feedback_at=timezone.now() - timedelta(days=30))
+    return draft
+
+
+def _reply(text: str, *, event_id: str = "e-out-1", auto: bool = False) -> dict:
+    payload = copy.deepcopy(fixture("message_create_out"))
+    payload["id"] = event_id
+    payload["data"]["id"] = f"m-{event_id}"
+    payload["data"]["attributes"].update(body=text, auto=auto)
+    return payload
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_reply_that_differs_from_the_used_draft_makes_it_edited(client, _webhook_settings):
+    draft = _used_draft("Your parcel ships today. {agent_first_name}")
+
+    deliver(client, _reply("Your parcel shipped yesterday, sorry! Ada"))
+    deliver(client, _reply("Anything else?", event_id="e-out-2"))  # only the first reply counts
+
+    draft.refresh_from_db()
+    assert draft.status == Draft.Status.EDITED
+    assert draft.edited_text == "Your parcel shipped yesterday, sorry! Ada"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_reply_sent_as_drafted_keeps_it_used(client, _webhook_settings):
+    draft = _used_draft("Your parcel ships today.\n\n{agent_first_name}")
+
+    deliver(client, _reply("Your parcel ships today. Ada Lovelace"))
+
+    draft.refresh_from_db()
+    assert draft.status == Draft.Status.USED
+    assert draft.reply_compared_at is not None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_automatic_message_is_not_the_agents_reply(client, _webhook_settings):
+    draft = _used_draft("Your parcel ships today.")
+
+    response = deliver(client, _reply("How did we do? Rate us.", auto=True))
+
+    assert response.json()["status"] == "ignored"
+    draft.refresh_from_db()
+    assert draft.status == Draft.Status.USED and draft.reply_compared_at is None
 
 
 @pytest.mark.django_db

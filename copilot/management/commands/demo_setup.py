@@ -37,6 +37,7 @@ class Command(BaseCommand):
         self._intent_model()
         admin_key = self._fake_kustomer()
         self._install_in_fake_kustomer(admin_key)
+        self._card_sign_in()
         call_command("sandbox_shopify_seed", stdout=self.stdout)
         self._admin_user()
 
@@ -66,11 +67,7 @@ class Command(BaseCommand):
         output = StringIO()
         call_command("sandbox_kustomer_seed", stdout=output)
         admin_key = output.getvalue().strip().splitlines()[-1]
-        demo_env = Path(settings.DATA_DIR) / "demo.env"
-        if admin_key != settings.KUSTOMER_API_KEY:
-            demo_env.parent.mkdir(parents=True, exist_ok=True)
-            demo_env.write_text(f"KUSTOMER_API_KEY={admin_key}\n")
-            demo_env.chmod(0o600)
+        _demo_env_set("KUSTOMER_API_KEY", admin_key)
         self.stdout.write("The fake Kustomer is seeded; its API key is kept in var/demo.env.")
         return admin_key
 
@@ -98,6 +95,24 @@ class Command(BaseCommand):
             f"The copilot is installed in the fake Kustomer (webhook to {report.webhook_url})."
         )
 
+    def _card_sign_in(self) -> None:
+        """The card's "Sign in with Kustomer": its OAuth client in the fake, with a redirect URI
+        for both names of this machine (the demo frames the card from the other one)."""
+        from copilot.sandbox.kustomer import oauth
+        from copilot.sandbox.kustomer import services as fake_kustomer
+
+        org = fake_kustomer.org_get_or_create()
+        fake_kustomer.demo_users_ensure(org=org)
+        app = oauth.app_upsert(
+            org=org,
+            name="copilot",
+            title="Copilot",
+            redirect_uris=[f"{origin}/card/oauth/callback" for origin in _demo_origins()],
+        )
+        _demo_env_set("KUSTOMER_OAUTH_CLIENT_ID", app.client_id)
+        settings.KUSTOMER_OAUTH_CLIENT_ID = app.client_id
+        self.stdout.write("Agents sign in to the card as Ada Agent or Sam Supervisor.")
+
     def _admin_user(self) -> None:
         users = get_user_model()
         if not users.objects.filter(username="admin").exists():
@@ -105,3 +120,25 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Admin: {settings.COPILOT_PUBLIC_URL}/admin/ (user admin, password admin)."
         )
+
+
+def _demo_origins() -> list[str]:
+    public = settings.COPILOT_PUBLIC_URL
+    other = (
+        public.replace("//127.0.0.1", "//localhost")
+        if "//127.0.0.1" in public
+        else public.replace("//localhost", "//127.0.0.1")
+    )
+    return list(dict.fromkeys([public, other]))
+
+
+def _demo_env_set(name: str, value: str) -> None:
+    """Keeps `name=value` in var/demo.env (read by the settings in demo mode), owner-only."""
+    demo_env = Path(settings.DATA_DIR) / "demo.env"
+    lines = demo_env.read_text().splitlines() if demo_env.exists() else []
+    kept = [line for line in lines if not line.startswith(f"{name}=")]
+    if f"{name}={value}" in lines:
+        return
+    demo_env.parent.mkdir(parents=True, exist_ok=True)
+    demo_env.write_text("\n".join([*kept, f"{name}={value}"]) + "\n")
+    demo_env.chmod(0o600)
