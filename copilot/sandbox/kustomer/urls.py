@@ -2,8 +2,8 @@
 
 from django.urls import path, re_path
 
+from . import card_views, oauth_views, views
 from . import control_views as control
-from . import oauth_views, views
 from .api import route
 from .control_views import control_route
 
@@ -72,6 +72,10 @@ urlpatterns = [
     path("oauth/authorize", oauth_views.authorize, name="oauth-authorize"),
     path("oauth/token", oauth_views.token, name="oauth-token"),
     path("oauth/revoke", oauth_views.revoke, name="oauth-revoke"),
+    # iFrame Context Cards (card_views.py): the Cards SDK stand-in, the Insight Panel, a demo card.
+    path("card-js/kustomer-card.js", card_views.card_sdk, name="card-sdk"),
+    path("card-js/demo-card/", card_views.demo_card, name="demo-card"),
+    path("insight-panel/", card_views.insight_panel, name="insight-panel"),
     # The control API (no authentication; see control_views.py).
     path("_control/reset", control_route(POST=control.reset)),
     path("_control/api-keys", control_route(POST=control.api_key_create)),
