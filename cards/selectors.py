@@ -22,6 +22,9 @@ HIGH_CONFIDENCE = 0.8
 MEDIUM_CONFIDENCE = 0.5
 EXPLANATION_SECONDS = 24 * 3600
 WHY_MAX_CHARS = 320
+# Marked: the words weighing at least this much (the strongest weighs 1.0), at most this many.
+WHY_MIN_WEIGHT = 0.35
+WHY_MAX_SPANS = 4
 
 
 def latest_message(conversation_id: str) -> InboundMessage | None:
@@ -77,6 +80,10 @@ class Alternative:
     display_name: str
     percent: int
 
+    @property
+    def percent_text(self) -> str:
+        return f"{self.percent}%" if self.percent >= 1 else "<1%"
+
 
 @dataclass(frozen=True)
 class WhyPart:
@@ -124,9 +131,9 @@ def _why(prediction: Prediction, intent: str) -> tuple[WhyPart, ...]:
     spans = cache.get(key)
     if spans is None:
         try:
-            spans = [
-                (s.start, s.end) for s in intent_prediction.explain(prediction.text, intent).spans
-            ]
+            found = intent_prediction.explain(prediction.text, intent).spans
+            strongest = sorted(found, key=lambda span: -span.weight)[:WHY_MAX_SPANS]
+            spans = [(s.start, s.end) for s in strongest if s.weight >= WHY_MIN_WEIGHT]
         except (ValueError, intent_prediction.NoActiveModel):
             spans = []  # the active model no longer knows it: show the text unmarked
         cache.set(key, spans, timeout=EXPLANATION_SECONDS)

@@ -71,7 +71,7 @@ def sign_in(request: HttpRequest) -> HttpResponse:
         )
     except SignInError as error:
         return _sign_in_page(request, error=str(error), status=error.status)
-    response = redirect(start.url)
+    response = _keeps_opener(redirect(start.url))
     # The pop-up is a first-party window: a plain Lax cookie carries the state back.
     response.set_cookie(
         SIGN_IN_COOKIE,
@@ -102,12 +102,20 @@ def oauth_callback(request: HttpRequest) -> HttpResponse:
 
 
 def _sign_in_page(request, *, handoff: str = "", error: str = "", status: int = 200):
-    return render(
+    response = render(
         request,
         "cards/signed_in.html",
         {"handoff": handoff, "error": error},
         status=status,
     )
+    return _keeps_opener(response)
+
+
+def _keeps_opener(response: HttpResponse) -> HttpResponse:
+    # The pop-up must keep its link to the card that opened it (to hand over the sign-in),
+    # which the default `Cross-Origin-Opener-Policy: same-origin` would cut.
+    response["Cross-Origin-Opener-Policy"] = "unsafe-none"
+    return response
 
 
 # --- the card's session ------------------------------------------------------------------------

@@ -52,6 +52,12 @@ class DraftView:
     def is_fallback(self) -> bool:
         return self.source != Draft.Source.MODEL
 
+    @property
+    def detail(self) -> str:
+        """The label without its kind ("Order status (in Spanish)" of "Template: ..."), for
+        where the kind is shown apart."""
+        return self.label.split(": ", 1)[1] if ": " in self.label else ""
+
 
 @dataclass(frozen=True)
 class MessageDrafts:

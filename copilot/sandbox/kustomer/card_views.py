@@ -80,6 +80,8 @@ def insight_panel(request: HttpRequest) -> HttpResponse:
     )
     # The panel frames the card, which lives on another origin (as the copilot does).
     response._csp_update = {"frame-src": ["'self'", card_origin]}  # type: ignore[attr-defined]
+    # Cards open pop-ups (an app's "Sign in with Kustomer") that talk back to the card.
+    response["Cross-Origin-Opener-Policy"] = "same-origin-allow-popups"
     return response
 
 

@@ -8,6 +8,7 @@ their secret values redacted.
 
 import base64
 import binascii
+import functools
 import time
 from collections.abc import Callable
 from urllib.parse import unquote, urlsplit
@@ -26,6 +27,21 @@ SECRET_PARAMETERS = {"code", "code_verifier", "client_secret", "refresh_token", 
 # --- the sign-in page ---------------------------------------------------------------------------
 
 
+def _opener_kept(view):
+    """Apps open Kustomer's sign-in in a pop-up and are handed the result by the window that
+    opened it, so the page must not cut that link (`Cross-Origin-Opener-Policy: same-origin`,
+    Django's default, would)."""
+
+    @functools.wraps(view)
+    def wrapped(request, *args, **kwargs):
+        response = view(request, *args, **kwargs)
+        response["Cross-Origin-Opener-Policy"] = "unsafe-none"
+        return response
+
+    return wrapped
+
+
+@_opener_kept
 @require_http_methods(["GET", "POST"])
 def authorize(request: HttpRequest) -> HttpResponse:
     """GET shows who may sign in; POST (the page's form) signs one of them in, or cancels.
