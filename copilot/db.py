@@ -52,3 +52,17 @@ def create_unless_exists(model: type[Model], *, using: str = "default", **values
             return model.objects.using(using).create(**values).pk
     except IntegrityError:
         return None
+
+
+def connections_close_if_broken() -> None:
+    """Closes the database connections that an error left unusable (PostgreSQL restarted, or the
+    connection was ended with `pg_terminate_backend`), so that the next query opens a new one
+    instead of failing the same way.
+
+    Django does this around each request and Celery's Django fixup around each task; this is for
+    work that must still reach the database after such an error within one task (releasing a
+    lease). A connection inside a transaction is left alone: the transaction must end first.
+    """
+    for connection in connections.all(initialized_only=True):
+        if not connection.in_atomic_block:
+            connection.close_if_unusable_or_obsolete()

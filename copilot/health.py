@@ -13,6 +13,11 @@ from django.utils import timezone
 
 from .models import WorkerHeartbeat
 
+# How long a readiness check waits for Redis, on a connection of its own: a hung Redis (stopped,
+# or its machine gone, while the kernel still accepts connections) makes /readyz answer "not
+# ready" in about a second, not after the cache's REDIS_SOCKET_TIMEOUT and redis-py's retries.
+READINESS_REDIS_TIMEOUT_SECONDS = 0.4
+
 
 @dataclass(frozen=True)
 class CheckResult:
@@ -47,22 +52,38 @@ def check_database() -> CheckResult:
     return CheckResult(ok=True, detail=connection.vendor)
 
 
+def _redis_client(url: str) -> redis.Redis:
+    """A client of its own for one check: bounded timeouts and no retry."""
+    return redis.Redis.from_url(
+        url,
+        socket_connect_timeout=READINESS_REDIS_TIMEOUT_SECONDS,
+        socket_timeout=READINESS_REDIS_TIMEOUT_SECONDS,
+        retry=None,
+    )
+
+
 def check_cache() -> CheckResult:
-    cache.set("readyz", "1", timeout=10)
-    if cache.get("readyz") != "1":
+    backend = settings.CACHES["default"]["BACKEND"]
+    if backend == "django.core.cache.backends.redis.RedisCache":
+        # Through a connection of its own: the cache's pool waits REDIS_SOCKET_TIMEOUT.
+        client = _redis_client(settings.CACHES["default"]["LOCATION"])
+        try:
+            client.set("copilot:readyz", "1", ex=10)
+            written = client.get("copilot:readyz") == b"1"
+        finally:
+            client.close()
+    else:
+        cache.set("readyz", "1", timeout=10)
+        written = cache.get("readyz") == "1"
+    if not written:
         return CheckResult(ok=False, detail="the cache did not return what was written")
-    backend = settings.CACHES["default"]["BACKEND"].rsplit(".", 1)[-1]
-    return CheckResult(ok=True, detail=backend)
+    return CheckResult(ok=True, detail=backend.rsplit(".", 1)[-1])
 
 
 def check_broker() -> CheckResult:
     if not settings.REDIS_URL:
         return CheckResult(ok=True, detail="in process (no broker configured)")
-    client = redis.Redis.from_url(
-        settings.REDIS_URL,
-        socket_connect_timeout=settings.REDIS_SOCKET_TIMEOUT,
-        socket_timeout=settings.REDIS_SOCKET_TIMEOUT,
-    )
+    client = _redis_client(settings.REDIS_URL)
     try:
         client.ping()
     finally:

@@ -12,6 +12,7 @@ import each other.
 
 from collections.abc import Callable
 
+from copilot.db import connections_close_if_broken
 from copilot.inbox import services as inbox
 from copilot.inbox.models import InboundMessage
 from copilot.integrations.http import PermanentError, RateLimited, TransientError
@@ -61,5 +62,9 @@ def message_pipeline_run(
         inbox.inbound_message_transient_failure(message=message, reason=str(error))
         raise
     finally:
+        # An error may have left the connection dead (PostgreSQL restarted, or the connection
+        # ended), also one raised while recording another: release the lease on a new one, or
+        # the task's retry would find its own lease held and wait all of it out (a minute).
+        connections_close_if_broken()
         inbox.inbound_message_lease_release(message_id=message_id)
     return message

@@ -4,11 +4,12 @@ import socket
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import DatabaseError
+from django.db import DatabaseError, InterfaceError
 
 from copilot.integrations.http import RateLimited, TransientError, backoff_seconds
 
 from . import pipeline, queueing
+from .db import connections_close_if_broken
 from .inbox import services as inbox
 from .services import worker_heartbeat_record
 
@@ -55,11 +56,14 @@ def run_message_pipeline(self, message_id: int) -> str:
             )
             return "failed"
         raise self.retry(countdown=backoff_seconds(attempts)) from None
-    except (DatabaseError, SoftTimeLimitExceeded):
+    except (DatabaseError, InterfaceError, SoftTimeLimitExceeded):
         if self.request.is_eager:
             raise
-        # The database restarting, or a run too slow for its lease: the lease is released (or
-        # ends), and the message is tried again shortly; the beat sweep is the backstop.
+        # The database restarting (or this connection ended), or a run too slow for its lease:
+        # the lease is released (or ends), and the message is tried again shortly on a new
+        # connection (the retry's publish records when it is due, so not on the dead one; Celery's
+        # Django fixup closes connections before each task); the sweep is the backstop.
+        connections_close_if_broken()
         raise self.retry(countdown=backoff_seconds(self.request.retries, cap=30.0)) from None
     if message is not None:
         return message.status

@@ -16,3 +16,10 @@ def slow_heartbeat(self, *, hostname: str, seconds: float, attempts_key: str) ->
     client.incr(attempts_key)
     time.sleep(seconds)
     worker_heartbeat_record(hostname=hostname)
+
+
+@shared_task(acks_late=True)
+def acknowledged_after_running(seconds: float) -> None:
+    """Acknowledged only once it has run (as every task of the pipeline is), so a test that stops
+    the broker catches deliveries in flight: received by the worker, not yet acknowledged."""
+    time.sleep(seconds)

@@ -6,12 +6,12 @@
 Each run starts a whole stack afresh: its own `redis-server` on a free port (broker and cache),
 gunicorn (2 workers x 4 threads) serving the app and the fake Kustomer (COPILOT_SANDBOX), one
 `celery -A copilot worker --queues default,training --without-gossip --without-mingle` (as
-README's production section runs it) and one `celery -A copilot beat`, all on a
-scratch database `bench_recovery` on DATABASE_URL's server (created at start, dropped at the end;
-the demo intent model is trained once). One warm-up message goes through the whole pipeline;
-then the fake Kustomer's control API creates `--messages` customer messages at `--rate` per
-second, each delivered as a signed webhook to /kustomer/webhooks/, and half-way through one
-fault strikes:
+README's production section runs it) and one `celery -A copilot beat`, all on a scratch
+database `bench_recovery` (or BENCH_DATABASE_NAME) on DATABASE_URL's server (created at start,
+dropped at the end; the demo intent model is trained once). One warm-up message goes through the
+whole pipeline; then the fake Kustomer's control API creates `--messages` customer messages at
+`--rate` per second, each delivered as a signed webhook to /kustomer/webhooks/, and half-way
+through one fault strikes:
 
 - worker: the worker and its pool children (its process group) are killed with SIGKILL;
 - redis: Redis is killed with SIGKILL and started again, empty, on the same port,
@@ -55,7 +55,8 @@ from common import (
     median,
 )
 
-DATABASE = "bench_recovery"
+# BENCH_DATABASE_NAME lets two checkouts run side by side (pg_terminate_backend ends only its own).
+DATABASE = os.environ.get("BENCH_DATABASE_NAME", "bench_recovery")
 SCENARIOS = {
     "worker": "worker killed (SIGKILL to its process group)",
     "redis": "Redis killed, started again empty",

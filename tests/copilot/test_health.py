@@ -1,3 +1,5 @@
+import os
+import signal
 import socket
 import threading
 import time
@@ -96,6 +98,32 @@ def test_readyz_does_not_hang_on_a_redis_that_never_answers(client, settings):
     assert response.status_code == 503
     assert response.json()["checks"]["broker"]["ok"] is False
     assert elapsed < 3
+
+
+@pytest.mark.django_db
+def test_readyz_answers_in_about_a_second_when_redis_hangs(admin_client, settings):
+    redis_server = RedisServer()
+    try:
+        # The application's own Redis timeouts, as production sets them (REDIS_SOCKET_TIMEOUT).
+        _point_redis_at(settings, redis_server.url, timeout=2.0)
+        assert admin_client.get("/readyz").status_code == 200
+
+        # A hung server: the kernel still accepts connections, nothing ever answers.
+        os.kill(redis_server.process.pid, signal.SIGSTOP)
+        started = time.monotonic()
+        response = admin_client.get("/readyz")
+        elapsed = time.monotonic() - started
+    finally:
+        os.kill(redis_server.process.pid, signal.SIGCONT)
+        redis_server.stop()
+
+    assert response.status_code == 503
+    checks = response.json()["checks"]
+    assert checks["database"]["ok"] is True
+    assert checks["cache"]["ok"] is False
+    assert checks["broker"]["ok"] is False
+    assert "Timeout" in checks["broker"]["detail"]
+    assert elapsed < 1.5
 
 
 @pytest.mark.django_db

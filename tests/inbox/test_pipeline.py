@@ -227,3 +227,48 @@ def test_app_definition_installs_the_card_the_klass_and_the_webhook(kustomer, ca
     assert card["context"] == "smartbar-card"
     assert f'src={{"{settings.COPILOT_PUBLIC_URL}/card/"}}' in card["template"]
     assert definition["outboundWebhooks"][0]["url"].endswith("/kustomer/webhooks/")
+
+
+@pytest.mark.parametrize("then", ["a query fails", "a Kustomer failure is recorded"])
+def test_a_run_whose_database_connection_is_ended_releases_its_lease_for_the_retry(
+    kustomer, customer, settings, then
+):
+    import psycopg
+    from django.db import DatabaseError, close_old_connections, connection
+
+    from copilot.integrations.http import TransientError
+    from tests.processes import require_services, shared_database_url
+
+    require_services()
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    with pytest.MonkeyPatch.context() as patch:
+        # Receive without processing, so that the run below is the first.
+        patch.setattr("copilot.queueing.enqueue_on_commit", lambda *args: None)
+        message = customer_writes(customer, "where is my order 3105")
+    inbound = InboundMessage.objects.get(kustomer_message_id=message.id)
+
+    def connection_ended(**_):
+        # As an operator's pg_terminate_backend (or PostgreSQL restarting) would, mid-run.
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            [pid] = cursor.fetchone()
+        with psycopg.connect(shared_database_url(), autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", [pid])
+        if then == "a query fails":
+            InboundMessage.objects.count()
+        else:
+            raise TransientError("Kustomer failed: Internal server error")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("copilot.pipeline.drafts_generate_for_message", connection_ended)
+        with pytest.raises(DatabaseError):
+            message_pipeline_run(message_id=inbound.id)
+
+    close_old_connections()  # as Celery's Django fixup does before the retry
+    inbound.refresh_from_db()
+    assert inbound.lease_until is None
+    assert message_pipeline_run(message_id=inbound.id) is not None
+    inbound.refresh_from_db()
+    assert inbound.status == InboundMessage.Status.WRITTEN
+    assert len(kustomer.kobjects()) == 1
+    assert len(kustomer.notes()) == 1
