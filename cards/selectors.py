@@ -9,7 +9,7 @@ import hashlib
 from dataclasses import dataclass, field
 
 from django.core.cache import cache
-from django.db.models import Count, Max
+from django.db.models import Count, Max, OuterRef, Subquery
 
 from copilot.inbox.models import InboundMessage
 from copilot.replies.models import Draft
@@ -28,6 +28,9 @@ WHY_MAX_SPANS = 4
 
 
 def latest_message(conversation_id: str) -> InboundMessage | None:
+    """The conversation's latest customer message, with what `insight_version` needs read in
+    the same query (its drafts' latest generation, count and feedback; the agent's verdict)."""
+    drafts = Draft.objects.filter(message_id=OuterRef("pk")).order_by().values("message_id")
     return (
         InboundMessage.objects.filter(conversation_id=conversation_id)
         .order_by("-received_at", "-id")
@@ -43,32 +46,36 @@ def latest_message(conversation_id: str) -> InboundMessage | None:
             "updated_at",
             "received_at",
         )
+        .annotate(
+            draft_generation=Subquery(drafts.annotate(v=Max("generation")).values("v")),
+            draft_count=Subquery(drafts.annotate(v=Count("id")).values("v")),
+            draft_feedback_at=Subquery(drafts.annotate(v=Max("feedback_at")).values("v")),
+            verdict_at=Subquery(
+                IntentFeedback.objects.filter(
+                    kustomer_message_id=OuterRef("kustomer_message_id")
+                ).values("updated_at")[:1]
+            ),
+        )
         .first()
     )
 
 
 def insight_version(message: InboundMessage | None) -> str:
-    """Changes whenever the intent or drafts the card shows for this message would."""
+    """Changes whenever the intent or drafts the card shows for this message would. Takes a
+    message read by `latest_message`: one query, and one cache read for a pending new set."""
     if message is None:
         return "none"
-    drafts = Draft.objects.filter(message_id=message.id).aggregate(
-        generation=Max("generation"), count=Count("id"), feedback=Max("feedback_at")
-    )
-    verdict = (
-        IntentFeedback.objects.filter(kustomer_message_id=message.kustomer_message_id)
-        .values_list("updated_at", flat=True)
-        .first()
-    )
-    next_generation = 0 if drafts["generation"] is None else drafts["generation"] + 1
+    generation = message.draft_generation
+    next_generation = 0 if generation is None else generation + 1
     regenerating = cache.get(regenerate_key(message.id, next_generation)) is not None
     parts = (
         message.id,
         message.updated_at.isoformat(),
         message.prediction_id,
-        drafts["generation"],
-        drafts["count"],
-        drafts["feedback"].isoformat() if drafts["feedback"] else "",
-        verdict.isoformat() if verdict else "",
+        generation,
+        message.draft_count or 0,
+        message.draft_feedback_at.isoformat() if message.draft_feedback_at else "",
+        message.verdict_at.isoformat() if message.verdict_at else "",
         regenerating,
     )
     return hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
@@ -195,17 +202,14 @@ class Insight:
     message: InboundMessage | None
     intent: IntentView | None
     drafts: MessageDrafts | None
-    version: str
 
 
-def conversation_insight(conversation_id: str, *, agent_name: str) -> Insight:
-    message = latest_message(conversation_id)
-    version = insight_version(message)
+def conversation_insight(message: InboundMessage | None, *, agent_name: str) -> Insight:
+    """What the card shows of a message read by `latest_message`."""
     if message is None:
-        return Insight(None, None, None, version)
+        return Insight(None, None, None)
     return Insight(
         message=message,
         intent=intent_view(message),
         drafts=drafts_for_message(message_id=message.id, agent_name=agent_name),
-        version=version,
     )

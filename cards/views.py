@@ -189,14 +189,13 @@ def insight_fragment(request: HttpRequest) -> HttpResponse:
         reason = "unavailable" if access.unavailable else "hidden"
         return _fragment(request, "cards/_insight_empty.html", {"reason": reason}, status=200)
     message = selectors.latest_message(conversation_id)
-    etag = f'"{selectors.insight_version(message)}-{request.card_session.agent_id}"'
+    insight_version = selectors.insight_version(message)
+    etag = f'"{insight_version}-{request.card_session.agent_id}"'
     if etag in request.headers.get("If-None-Match", ""):
         response = HttpResponseNotModified()
         response["ETag"] = etag
         return response
-    insight = selectors.conversation_insight(
-        conversation_id, agent_name=request.card_session.agent_name
-    )
+    insight = selectors.conversation_insight(message, agent_name=request.card_session.agent_name)
     drafts = insight.drafts
     if drafts is not None and drafts.generation is not None:
         drafts_shown_record(message_id=drafts.message_id, generation=drafts.generation)

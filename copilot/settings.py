@@ -471,7 +471,7 @@ CARD_SESSION_IDLE_SECONDS = env.int("CARD_SESSION_IDLE_SECONDS", default=2 * 360
 CARD_SESSION_MAX_SECONDS = env.int("CARD_SESSION_MAX_SECONDS", default=12 * 3600)
 # How often an open card asks whether the conversation has news (a conditional request that
 # costs one cheap query when nothing changed).
-CARD_POLL_SECONDS = env.float("CARD_POLL_SECONDS", default=3.0)
+CARD_POLL_SECONDS = env.float("CARD_POLL_SECONDS", default=1.5)
 # Kustomer's Cards SDK, the one script the card loads from elsewhere: Kustomer's CDN, or the fake
 # Kustomer's stand-in (same calls) in the sandbox.
 KUSTOMER_CARD_SDK_URL = env.str("KUSTOMER_CARD_SDK_URL", default="") or (

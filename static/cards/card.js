@@ -65,6 +65,7 @@
         signIn.querySelector("[data-action=sign-in]").hidden = true;
       }
     }, 5000);
+    checkSession();  // needs no context: asked while Kustomer sends it
     if (!kustomer()) return;
     kustomer().initialize(function (context) {
       window.clearTimeout(waited);
@@ -72,7 +73,7 @@
       var ids = contextIds(context);
       state.customer = ids.customer;
       state.conversation = ids.conversation;
-      checkSession();
+      if (state.agent) { loadInsight(); loadOrders(); }
     });
     kustomer().on("context", contextChanged);
   }
@@ -222,8 +223,7 @@
     document.getElementById("card-agent").textContent = "Signed in as " + who.agent.name;
     card.querySelector("[data-action=sign-out]").hidden = false;
     state.etag = "";
-    loadInsight();
-    loadOrders();
+    if (state.started) { loadInsight(); loadOrders(); }
     resize();
   }
 
