@@ -40,6 +40,7 @@ class Command(BaseCommand):
         self._card_sign_in()
         call_command("sandbox_shopify_seed", stdout=self.stdout)
         self._admin_user()
+        self._next_steps()
 
     def _intent_model(self) -> None:
         if not LabeledExample.objects.exists():
@@ -117,9 +118,34 @@ class Command(BaseCommand):
         users = get_user_model()
         if not users.objects.filter(username="admin").exists():
             users.objects.create_superuser("admin", "admin@example.com", "admin")
+
+    def _next_steps(self) -> None:
+        """What to open and who to sign in as (tests/copilot/test_demo_setup.py follows it)."""
+        from copilot.sandbox.kustomer.workspace_views import EXAMPLES
+
+        origin = workspace_origin()
         self.stdout.write(
-            f"Admin: {settings.COPILOT_PUBLIC_URL}/admin/ (user admin, password admin)."
+            "\nThe demo is ready.\n"
+            f"  Open the workspace: {origin}/sandbox/kustomer/workspace/\n"
+            f"  Write as the customer, or pick one of {len(EXAMPLES)} scripted examples.\n"
+            "  In the card, Sign in with Kustomer as Ada Agent (agent) or Sam Supervisor "
+            "(supervisor).\n"
+            f"  Staff pages: {origin}/admin/ and {origin}/training/ "
+            "(user admin, password admin).\n"
+            f"  Drafts: {drafts_source_text()}.\n"
         )
+
+
+def workspace_origin() -> str:
+    """The workspace on the `localhost` name: it frames the card from `127.0.0.1`, another site,
+    as Kustomer frames it (any other public name is used as it is)."""
+    return settings.COPILOT_PUBLIC_URL.replace("//127.0.0.1", "//localhost")
+
+
+def drafts_source_text() -> str:
+    from copilot.sandbox.kustomer.workspace_views import drafts_source
+
+    return drafts_source()["text"]
 
 
 def _demo_origins() -> list[str]:

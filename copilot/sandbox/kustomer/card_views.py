@@ -55,32 +55,52 @@ def insight_panel(request: HttpRequest) -> HttpResponse:
             {"problem": "Add ?card= with the http(s) address of the card to show."},
             status=400,
         )
-    context = card_context(
+    roles = [role.strip() for role in request.GET.get("roles", "").split(",") if role.strip()]
+    panel = insight_panel_host(
+        request,
+        card_url=card_url,
         customer_id=request.GET.get("customer", "").strip(),
         conversation_id=request.GET.get("conversation", "").strip(),
+        roles=roles,
     )
-    roles = [role.strip() for role in request.GET.get("roles", "").split(",") if role.strip()]
-    host = {
-        "cardOrigin": card_origin,
-        "context": context,
-        "config": {"userRoles": roles or list(AGENT_ROLES)},
-    }
     response = render(
         request,
         "sandbox_kustomer/insight_panel.html",
-        {
-            "host": host,
-            "frame_src": _with_query(
-                card_url, {"parentUrl": request.build_absolute_uri(), "id": new_object_id()}
-            ),
-            "width": PANEL_WIDTHS.get(request.GET.get("width", ""), 320),
-            "customer": context.get("customer"),
-            "conversation": context.get("conversation"),
-        },
+        {**panel, "width": PANEL_WIDTHS.get(request.GET.get("width", ""), 320)},
     )
-    # The panel frames the card, which lives on another origin (as the copilot does).
+    return insight_panel_headers(response, card_origin=card_origin)
+
+
+def insight_panel_host(
+    request: HttpRequest,
+    *,
+    card_url: str,
+    customer_id: str,
+    conversation_id: str,
+    roles: list[str] | None = None,
+) -> dict[str, Any]:
+    """What a page hosting a card needs (templates/sandbox_kustomer/_insight_panel.html and
+    insight-panel.js): the host data, the framed address, the customer and conversation."""
+    context = card_context(customer_id=customer_id, conversation_id=conversation_id)
+    host = {
+        "cardOrigin": _http_origin(card_url),
+        "context": context,
+        "config": {"userRoles": roles or list(AGENT_ROLES)},
+    }
+    return {
+        "host": host,
+        "frame_src": _with_query(
+            card_url, {"parentUrl": request.build_absolute_uri(), "id": new_object_id()}
+        ),
+        "customer": context.get("customer"),
+        "conversation": context.get("conversation"),
+    }
+
+
+def insight_panel_headers(response: HttpResponse, *, card_origin: str) -> HttpResponse:
+    """The headers of a page framing a card: it may frame the card's origin, and the card's
+    pop-ups (an app's "Sign in with Kustomer") may talk back to the card."""
     response._csp_update = {"frame-src": ["'self'", card_origin]}  # type: ignore[attr-defined]
-    # Cards open pop-ups (an app's "Sign in with Kustomer") that talk back to the card.
     response["Cross-Origin-Opener-Policy"] = "same-origin-allow-popups"
     return response
 

@@ -369,6 +369,15 @@ def message_send_from_agent(
     )
 
 
+@transaction.atomic
+def reply_box_send(*, conversation: Conversation, body: str) -> Message:
+    """The agent presses Send in the reply box (the demo workspace): the reply goes out and the
+    box empties, as Kustomer drops the conversation's draft once it is sent."""
+    message = message_send_from_agent(conversation=conversation, body=body)
+    Draft.objects.filter(conversation=conversation, channel=message.channel).delete()
+    return message
+
+
 def conversation_update(
     *, conversation: Conversation, fields: dict[str, Any], merge_custom: bool
 ) -> Conversation:

@@ -2,7 +2,7 @@
 
 from django.urls import path, re_path
 
-from . import card_views, oauth_views, views
+from . import card_views, oauth_views, views, workspace_views
 from . import control_views as control
 from .api import route
 from .control_views import control_route
@@ -76,6 +76,19 @@ urlpatterns = [
     path("card-js/kustomer-card.js", card_views.card_sdk, name="card-sdk"),
     path("card-js/demo-card/", card_views.demo_card, name="demo-card"),
     path("insight-panel/", card_views.insight_panel, name="insight-panel"),
+    # The demo workspace (workspace_views.py): Kustomer's conversation view around the card.
+    path("workspace/", workspace_views.workspace, name="workspace"),
+    path("workspace/messages", workspace_views.workspace_message, name="workspace-message"),
+    path(
+        "workspace/conversations/<str:conversation_id>/timeline",
+        workspace_views.workspace_timeline,
+        name="workspace-timeline",
+    ),
+    path(
+        "workspace/conversations/<str:conversation_id>/reply",
+        workspace_views.workspace_reply,
+        name="workspace-reply",
+    ),
     # The control API (no authentication; see control_views.py).
     path("_control/reset", control_route(POST=control.reset)),
     path("_control/api-keys", control_route(POST=control.api_key_create)),

@@ -48,12 +48,19 @@
   function showContext(context) {
     var customer = context.customer || null;
     var conversation = context.conversation || null;
-    document.querySelector("[data-customer-name]").textContent =
-      (customer && customer.attributes && customer.attributes.displayName) || "No customer";
-    document.querySelector("[data-conversation-name]").textContent = conversation
-      ? ((conversation.attributes && conversation.attributes.name) || "Conversation") +
-        " (" + conversation.id + ")"
-      : "Not on a conversation";
+    var customerName = document.querySelector("[data-customer-name]");
+    var conversationName = document.querySelector("[data-conversation-name]");
+    // Pages other than the bare panel (the demo workspace) show the context their own way.
+    if (customerName) {
+      customerName.textContent =
+        (customer && customer.attributes && customer.attributes.displayName) || "No customer";
+    }
+    if (conversationName) {
+      conversationName.textContent = conversation
+        ? ((conversation.attributes && conversation.attributes.name) || "Conversation") +
+          " (" + conversation.id + ")"
+        : "Not on a conversation";
+    }
   }
 
   function record(message) {
