@@ -197,7 +197,7 @@ def insight_fragment(request: HttpRequest) -> HttpResponse:
         return response
     insight = selectors.conversation_insight(message, agent_name=request.card_session.agent_name)
     drafts = insight.drafts
-    if drafts is not None and drafts.generation is not None:
+    if drafts is not None and any(draft.status == "new" for draft in drafts.drafts):
         drafts_shown_record(message_id=drafts.message_id, generation=drafts.generation)
     response = _fragment(request, "cards/_insight.html", {"insight": insight})
     response["ETag"] = etag
