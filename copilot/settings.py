@@ -526,11 +526,11 @@ SILENCED_SYSTEM_CHECKS = [
 ]
 SESSION_COOKIE_HTTPONLY = True
 if not DEBUG:
-    # A third-party frame only gets its cookies back when they are SameSite=None and Secure.
+    # Django's cookies serve first-party pages only (the admin, the training UI, sign-in pages);
+    # the framed card keeps its own partitioned cookie (cards/sessions.py), so these stay
+    # SameSite=Lax, Django's default.
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
-    SESSION_COOKIE_SAMESITE = "None"
-    CSRF_COOKIE_SAMESITE = "None"
 
 # --- Logging -----------------------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
