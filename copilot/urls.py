@@ -14,6 +14,7 @@ urlpatterns = [
     path("shopify/webhooks/", webhook_intake(vendors()["shopify"]), name="shopify-webhook"),
     path("admin/", admin.site.urls),
     path("card/", include("cards.urls")),
+    path("training/", include("intents.urls")),
 ]
 
 # The fakes are mounted only where they are installed (settings.COPILOT_SANDBOX).

@@ -180,3 +180,115 @@ class IntentFeedback(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kustomer_message_id}: {self.get_verdict_display()}"
+
+
+class LabelDecision(models.Model):
+    """One action a reviewer took in the labelling queue: who, when, on what, and what it
+    changed, so that it can be undone and nothing is silently lost."""
+
+    class Kind(models.TextChoices):
+        # A pending example (agent feedback awaiting review).
+        EXAMPLE = "example", "Pending example"
+        # An agent's verdict that disagrees with the model and has no pending example.
+        FEEDBACK = "feedback", "Agent feedback"
+        # A prediction the model was unsure of (small margin between its top two intents).
+        PREDICTION = "prediction", "Unsure prediction"
+
+    class Action(models.TextChoices):
+        ACCEPT = "accept", "Accepted the suggestion"
+        LABEL = "label", "Labelled"
+        SKIP = "skip", "Skipped"
+
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    item_id = models.BigIntegerField()  # the id of the example, feedback or prediction
+    kustomer_message_id = models.CharField(max_length=64, blank=True)
+    action = models.CharField(max_length=10, choices=Action.choices)
+    intent = models.ForeignKey(
+        Intent, null=True, blank=True, on_delete=models.PROTECT, related_name="decisions"
+    )
+    example = models.ForeignKey(
+        LabeledExample,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="decisions",
+    )
+    example_created = models.BooleanField(default=False)
+    # The example's fields before the decision changed them, to restore on undo.
+    previous = models.JSONField(default=dict, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="label_decisions"
+    )
+    decided_at = models.DateTimeField(auto_now_add=True)
+    undone_at = models.DateTimeField(null=True, blank=True)
+    # Decisions made at once on a whole filtered list share a batch, and are undone together.
+    batch = models.UUIDField(null=True, blank=True, db_index=True)
+
+    class Meta:
+        ordering = ["-decided_at", "-id"]
+        indexes = [
+            models.Index(fields=["kind", "item_id"]),
+            models.Index(fields=["decided_by", "decided_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} {self.kind} {self.item_id}"
+
+
+class ModelVersionEvent(models.Model):
+    """A change of the live model made by a person: which version went live, which one it
+    replaced, who did it, when and why. The rows are the history of what was live when."""
+
+    class Action(models.TextChoices):
+        PROMOTE = "promote", "Promoted"
+        ROLL_BACK = "roll_back", "Rolled back"
+
+    action = models.CharField(max_length=10, choices=Action.choices)
+    version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="events")
+    previous_version = models.ForeignKey(
+        ModelVersion,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="replaced_by_events",
+    )
+    reason = models.TextField()
+    performed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="model_version_events"
+    )
+    performed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-performed_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} v{self.version.number}"
+
+
+class IntentChange(models.Model):
+    """A change a person made to the intents: created, described, merged into another (with the
+    ids of the examples that moved, so the change can be traced), retired."""
+
+    class Action(models.TextChoices):
+        CREATE = "create", "Created"
+        DESCRIBE = "describe", "Described"
+        MERGE = "merge", "Merged"
+        RETIRE = "retire", "Retired"
+
+    action = models.CharField(max_length=10, choices=Action.choices)
+    intent = models.ForeignKey(Intent, on_delete=models.PROTECT, related_name="changes")
+    target = models.ForeignKey(
+        Intent, null=True, blank=True, on_delete=models.PROTECT, related_name="merged_from"
+    )
+    example_ids = models.JSONField(default=list, blank=True)
+    detail = models.TextField(blank=True)
+    performed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="intent_changes"
+    )
+    performed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-performed_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} {self.intent.name}"

@@ -2,7 +2,13 @@ from typing import NamedTuple
 
 from django.db.models import Count, QuerySet
 
-from .models import Intent, IntentFeedback, LabeledExample, ModelVersion, Prediction
+from .models import (
+    Intent,
+    IntentFeedback,
+    LabeledExample,
+    ModelVersion,
+    Prediction,
+)
 
 
 def training_examples() -> list[tuple[str, str]]:

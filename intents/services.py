@@ -27,7 +27,10 @@ from .models import (
 )
 from .params import TrainingParams
 from .prediction import Classification, load_model_version
-from .selectors import latest_prediction_for_message, training_examples
+from .selectors import (
+    latest_prediction_for_message,
+    training_examples,
+)
 
 logger = logging.getLogger(__name__)
 

@@ -1,0 +1,458 @@
+"""What team leads change from the training UI: labels (one at a time or a whole filtered list,
+every decision recorded and undoable), intents (create, describe, merge, retire), and which
+model version is live (promote, roll back, each with who, when and why)."""
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from .models import (
+    Intent,
+    IntentChange,
+    IntentFeedback,
+    LabelDecision,
+    LabeledExample,
+    ModelVersion,
+    ModelVersionEvent,
+    Prediction,
+    text_fingerprint,
+)
+from .reports import (
+    ExampleFilters,
+    examples_filtered,
+    model_version_active,
+    model_version_to_roll_back_to,
+)
+from .review import queue_key_parse
+from .selectors import latest_prediction_for_message
+from .services import ActivationError, logger, model_version_activate
+
+# --- The training UI: the labelling queue ------------------------------------------------------
+
+
+class LabellingError(ValueError):
+    """A queue decision that cannot be made; the message says why, in a sentence."""
+
+
+def _example_snapshot(example: LabeledExample) -> dict:
+    return {
+        "intent_id": example.intent_id,
+        "status": example.status,
+        "labelled_by": example.labelled_by,
+        "labelled_at": example.labelled_at.isoformat(),
+    }
+
+
+def _example_label(
+    *,
+    text: str,
+    intent: Intent,
+    labelled_by: str,
+    kustomer_message_id: str,
+    kustomer_conversation_id: str,
+) -> tuple[LabeledExample, bool, dict]:
+    """The text's example, created or relabelled as trusted; with whether it was created and
+    its fields before."""
+    fingerprint = text_fingerprint(text)
+    example = LabeledExample.objects.select_for_update().filter(text_sha256=fingerprint).first()
+    if example is None:
+        example = LabeledExample.objects.create(
+            text=text,
+            text_sha256=fingerprint,
+            intent=intent,
+            source=LabeledExample.Source.ADMIN,
+            status=LabeledExample.Status.TRUSTED,
+            kustomer_message_id=kustomer_message_id,
+            kustomer_conversation_id=kustomer_conversation_id,
+            labelled_by=labelled_by,
+        )
+        return example, True, {}
+    previous = _example_snapshot(example)
+    example.intent = intent
+    example.status = LabeledExample.Status.TRUSTED
+    example.labelled_by = labelled_by
+    example.labelled_at = timezone.now()
+    example.save(update_fields=["intent", "status", "labelled_by", "labelled_at"])
+    return example, False, previous
+
+
+@transaction.atomic
+def label_decision_record(
+    *, user, key: str, action: str, intent_name: str | None = None
+) -> LabelDecision:
+    """Records a reviewer's decision on one queue item ("kind:id") and applies it.
+
+    ``label`` and ``accept`` make the message's text a trusted example of ``intent_name``:
+    a pending example is accepted (relabelled if another intent was picked), an agent's
+    disagreement or an unsure prediction becomes a new example, or relabels the example its
+    text already has. ``skip`` changes no data and takes the item out of this reviewer's
+    queue. Every decision keeps who, when and the example's fields before, for
+    :func:`label_decision_undo`.
+
+    Raises `LabellingError` for an unknown item or intent, or an example already reviewed.
+    """
+    parsed = queue_key_parse(key)
+    if parsed is None:
+        raise LabellingError("That item is not in the queue; reload the page.")
+    if action not in LabelDecision.Action.values:
+        raise LabellingError(f"Unknown action {action!r}.")
+    kind, item_id = parsed
+    decision = LabelDecision(kind=kind, item_id=item_id, action=action, decided_by=user)
+    source = _queue_item_source(kind, item_id)
+    decision.kustomer_message_id = source.kustomer_message_id
+    if action == LabelDecision.Action.SKIP:
+        decision.save()
+        return decision
+    if not intent_name:
+        raise LabellingError("Pick an intent first.")
+    intent = Intent.objects.filter(name=intent_name, active=True).first()
+    if intent is None:
+        raise LabellingError(f"There is no active intent named {intent_name!r}.")
+    labelled_by = user.get_username()
+    if kind == LabelDecision.Kind.EXAMPLE:
+        example = LabeledExample.objects.select_for_update().get(pk=item_id)
+        if example.status != LabeledExample.Status.PENDING_REVIEW:
+            raise LabellingError("Someone has already reviewed this example.")
+        decision.previous = _example_snapshot(example)
+        example.intent = intent
+        example.status = LabeledExample.Status.TRUSTED
+        example.labelled_by = labelled_by
+        example.labelled_at = timezone.now()
+        example.save(update_fields=["intent", "status", "labelled_by", "labelled_at"])
+        decision.example = example
+    else:
+        text = source.text
+        if not text:
+            raise LabellingError("This message's text is no longer stored.")
+        example, created, previous = _example_label(
+            text=text,
+            intent=intent,
+            labelled_by=labelled_by,
+            kustomer_message_id=source.kustomer_message_id,
+            kustomer_conversation_id=source.kustomer_conversation_id,
+        )
+        decision.example, decision.example_created, decision.previous = example, created, previous
+    decision.intent = intent
+    decision.save()
+    logger.info("label decision %s on %s by user %s", action, key, user.pk)
+    return decision
+
+
+@dataclass(frozen=True)
+class _QueueSource:
+    text: str
+    kustomer_message_id: str
+    kustomer_conversation_id: str
+
+
+def _queue_item_source(kind: str, item_id: int) -> _QueueSource:
+    if kind == LabelDecision.Kind.EXAMPLE:
+        row = LabeledExample.objects.filter(pk=item_id).first()
+        if row is None:
+            raise LabellingError("This example no longer exists.")
+        return _QueueSource(row.text, row.kustomer_message_id, row.kustomer_conversation_id)
+    if kind == LabelDecision.Kind.FEEDBACK:
+        row = IntentFeedback.objects.select_related("prediction").filter(pk=item_id).first()
+        if row is None:
+            raise LabellingError("This feedback no longer exists.")
+        prediction = row.prediction or latest_prediction_for_message(row.kustomer_message_id)
+        return _QueueSource(
+            prediction.text if prediction is not None else "",
+            row.kustomer_message_id,
+            row.kustomer_conversation_id,
+        )
+    row = Prediction.objects.filter(pk=item_id).first()
+    if row is None:
+        raise LabellingError("This prediction no longer exists.")
+    return _QueueSource(row.text, row.kustomer_message_id, row.kustomer_conversation_id)
+
+
+@transaction.atomic
+def label_decision_undo(*, user) -> LabelDecision | None:
+    """Undoes the user's latest decision that is not undone yet, restoring the example as it
+    was (an example the decision created is deleted); the item returns to the queue. The
+    decision stays, marked undone, so the history keeps it. None when there is nothing to undo.
+    """
+    decision = (
+        LabelDecision.objects.select_for_update()
+        .filter(decided_by=user, undone_at__isnull=True)
+        .order_by("-decided_at", "-id")
+        .first()
+    )
+    if decision is None:
+        return None
+    if decision.batch is not None:
+        _label_decision_batch_undo(decision)
+        return decision
+    example = (
+        LabeledExample.objects.select_for_update().filter(pk=decision.example_id).first()
+        if decision.example_id
+        else None
+    )
+    if example is not None and decision.example_created:
+        example.delete()
+    elif example is not None and decision.previous:
+        example.intent_id = decision.previous["intent_id"]
+        example.status = decision.previous["status"]
+        example.labelled_by = decision.previous["labelled_by"]
+        example.labelled_at = datetime.fromisoformat(decision.previous["labelled_at"])
+        example.save(update_fields=["intent", "status", "labelled_by", "labelled_at"])
+    decision.undone_at = timezone.now()
+    decision.save(update_fields=["undone_at"])
+    logger.info("label decision %s undone by user %s", decision.pk, user.pk)
+    return decision
+
+
+# --- The training UI: versions -----------------------------------------------------------------
+
+
+def _reason_required(reason: str) -> str:
+    reason = " ".join(reason.split())
+    if not reason:
+        raise ActivationError("Say why, in a few words: the history keeps it.")
+    return reason
+
+
+@transaction.atomic
+def model_version_promote(*, version_id: int, user, reason: str) -> ModelVersionEvent:
+    """Makes a trained version the live model (:func:`model_version_activate`) and records who
+    promoted it, when, why and which version it replaced. Raises `ActivationError`."""
+    reason = _reason_required(reason)
+    previous = model_version_active()
+    version = model_version_activate(version_id=version_id)
+    if previous is not None and previous.pk == version.pk:
+        raise ActivationError(f"v{version.number} is already the active model.")
+    return ModelVersionEvent.objects.create(
+        action=ModelVersionEvent.Action.PROMOTE,
+        version=version,
+        previous_version=previous,
+        reason=reason,
+        performed_by=user,
+    )
+
+
+@transaction.atomic
+def model_version_roll_back(*, user, reason: str) -> ModelVersionEvent:
+    """Makes the version that was live before the active one live again, and records it.
+    Raises `ActivationError` when there is no earlier version to go back to."""
+    reason = _reason_required(reason)
+    previous = model_version_active()
+    target = model_version_to_roll_back_to()
+    if previous is None or target is None:
+        raise ActivationError("There is no earlier live version to roll back to.")
+    version = model_version_activate(version_id=target.pk)
+    return ModelVersionEvent.objects.create(
+        action=ModelVersionEvent.Action.ROLL_BACK,
+        version=version,
+        previous_version=previous,
+        reason=reason,
+        performed_by=user,
+    )
+
+
+# --- The training UI: the dataset --------------------------------------------------------------
+
+
+@transaction.atomic
+def example_relabel(*, user, example_id: int, intent_name: str) -> LabelDecision:
+    """Gives one example another intent (and makes it trusted), recorded as the user's
+    decision with the example's fields before, so that it can be undone and is never lost.
+    Raises `LabellingError` for an unknown example or intent."""
+    example = LabeledExample.objects.select_for_update().filter(pk=example_id).first()
+    if example is None:
+        raise LabellingError("This example no longer exists.")
+    intent = Intent.objects.filter(name=intent_name, active=True).first()
+    if intent is None:
+        raise LabellingError(f"There is no active intent named {intent_name!r}.")
+    previous = _example_snapshot(example)
+    example.intent = intent
+    example.status = LabeledExample.Status.TRUSTED
+    example.labelled_by = user.get_username()
+    example.labelled_at = timezone.now()
+    example.save(update_fields=["intent", "status", "labelled_by", "labelled_at"])
+    return LabelDecision.objects.create(
+        kind=LabelDecision.Kind.EXAMPLE,
+        item_id=example.pk,
+        kustomer_message_id=example.kustomer_message_id,
+        action=LabelDecision.Action.LABEL,
+        intent=intent,
+        example=example,
+        previous=previous,
+        decided_by=user,
+    )
+
+
+# --- The training UI: intents ------------------------------------------------------------------
+
+
+class IntentError(ValueError):
+    """A change to the intents that cannot be made; the message says why."""
+
+
+def intent_create(*, user, name: str, description: str = "") -> Intent:
+    """A new active intent named like the others ("track_order"). Raises `IntentError`."""
+    name = name.strip().lower().replace(" ", "_").replace("-", "_")
+    if not name or not all(character.isalnum() or character == "_" for character in name):
+        raise IntentError("Name the intent with letters, digits and underscores: track_order.")
+    if Intent.objects.filter(name=name).exists():
+        raise IntentError(f"There is already an intent named {name!r}.")
+    with transaction.atomic():
+        intent = Intent.objects.create(name=name, description=description.strip())
+        IntentChange.objects.create(
+            action=IntentChange.Action.CREATE, intent=intent, performed_by=user
+        )
+    return intent
+
+
+@transaction.atomic
+def intent_describe(*, user, intent_id: int, description: str) -> Intent:
+    """Replaces an intent's description, keeping the old one in the history."""
+    intent = Intent.objects.select_for_update().get(pk=intent_id)
+    IntentChange.objects.create(
+        action=IntentChange.Action.DESCRIBE,
+        intent=intent,
+        detail=intent.description,
+        performed_by=user,
+    )
+    intent.description = description.strip()
+    intent.save(update_fields=["description"])
+    return intent
+
+
+@transaction.atomic
+def intent_merge(*, user, intent_id: int, target_name: str) -> IntentChange:
+    """Moves every example of an intent to another and retires it. The examples keep who
+    labelled them and when; the change keeps the ids of those that moved. Agents' feedback
+    keeps naming the retired intent, as it was given. Raises `IntentError`."""
+    intent = Intent.objects.select_for_update().get(pk=intent_id)
+    target = Intent.objects.filter(name=target_name.strip(), active=True).first()
+    if target is None:
+        raise IntentError(f"There is no active intent named {target_name.strip()!r}.")
+    if target.pk == intent.pk:
+        raise IntentError("Pick another intent to merge into.")
+    examples = LabeledExample.objects.filter(intent=intent)
+    example_ids = list(examples.order_by("id").values_list("id", flat=True))
+    examples.update(intent=target)
+    intent.active = False
+    intent.save(update_fields=["active"])
+    return IntentChange.objects.create(
+        action=IntentChange.Action.MERGE,
+        intent=intent,
+        target=target,
+        example_ids=example_ids,
+        performed_by=user,
+    )
+
+
+@transaction.atomic
+def intent_retire(*, user, intent_id: int) -> IntentChange:
+    """Takes an intent out of training and out of the lists agents pick from; its examples
+    stay, so bringing it back loses nothing."""
+    intent = Intent.objects.select_for_update().get(pk=intent_id)
+    intent.active = False
+    intent.save(update_fields=["active"])
+    return IntentChange.objects.create(
+        action=IntentChange.Action.RETIRE, intent=intent, performed_by=user
+    )
+
+
+def training_run_cancel(*, version_id: int, user) -> bool:
+    """Stops waiting for a queued or running training: the version ends `failed` with who
+    cancelled it. A queued run's task then finds nothing to claim; a running one finishes its
+    computation but may no longer write its result (every write of a run requires `training`).
+    False when the run had already ended."""
+    reason = f"Cancelled by {user.get_username()} at {timezone.now():%Y-%m-%d %H:%M} UTC."
+    cancelled = ModelVersion.objects.filter(
+        pk=version_id,
+        status__in=[ModelVersion.Status.QUEUED, ModelVersion.Status.TRAINING],
+    ).update(
+        status=ModelVersion.Status.FAILED,
+        failure_reason=reason,
+        progress_message="cancelled",
+    )
+    return bool(cancelled)
+
+
+def _label_decision_batch_undo(decision: LabelDecision) -> None:
+    decisions = list(
+        LabelDecision.objects.select_for_update().filter(
+            batch=decision.batch, undone_at__isnull=True
+        )
+    )
+    examples = LabeledExample.objects.select_for_update().in_bulk(
+        [row.example_id for row in decisions if row.example_id]
+    )
+    restored = []
+    for row in decisions:
+        example = examples.get(row.example_id)
+        if example is None or not row.previous:
+            continue
+        example.intent_id = row.previous["intent_id"]
+        example.status = row.previous["status"]
+        example.labelled_by = row.previous["labelled_by"]
+        example.labelled_at = datetime.fromisoformat(row.previous["labelled_at"])
+        restored.append(example)
+    LabeledExample.objects.bulk_update(
+        restored, ["intent", "status", "labelled_by", "labelled_at"], batch_size=1000
+    )
+    LabelDecision.objects.filter(pk__in=[row.pk for row in decisions]).update(
+        undone_at=timezone.now()
+    )
+    logger.info("label decisions of batch %s undone (%d)", decision.batch, len(decisions))
+
+
+@transaction.atomic
+def examples_label_in_bulk(
+    *, user, filters: ExampleFilters, expected_total: int, intent_name: str | None = None
+) -> int:
+    """Labels every example the filters select, not just a page of them: with
+    ``intent_name`` they all take that intent, without it each keeps its own (pending ones are
+    accepted). All become trusted. One decision per example, with its fields before, in one
+    batch that a single undo reverts.
+
+    ``expected_total`` is the count the person saw; if the list has changed since, nothing is
+    done and `LabellingError` says so. Returns the number of examples labelled.
+    """
+    intent = None
+    if intent_name:
+        intent = Intent.objects.filter(name=intent_name, active=True).first()
+        if intent is None:
+            raise LabellingError(f"There is no active intent named {intent_name!r}.")
+    examples = list(examples_filtered(filters).select_for_update(of=("self",)))
+    if len(examples) != expected_total:
+        raise LabellingError(
+            f"The list has changed since you loaded it: {len(examples)} examples match now, "
+            f"not {expected_total}. Check it and try again."
+        )
+    batch = uuid.uuid4()
+    labelled_by = user.get_username()
+    now = timezone.now()
+    action = LabelDecision.Action.LABEL if intent else LabelDecision.Action.ACCEPT
+    decisions = []
+    for example in examples:
+        decisions.append(
+            LabelDecision(
+                kind=LabelDecision.Kind.EXAMPLE,
+                item_id=example.pk,
+                kustomer_message_id=example.kustomer_message_id,
+                action=action,
+                intent=intent or example.intent,
+                example=example,
+                previous=_example_snapshot(example),
+                decided_by=user,
+                batch=batch,
+            )
+        )
+        example.intent = intent or example.intent
+        example.status = LabeledExample.Status.TRUSTED
+        example.labelled_by = labelled_by
+        example.labelled_at = now
+    LabeledExample.objects.bulk_update(
+        examples, ["intent", "status", "labelled_by", "labelled_at"], batch_size=1000
+    )
+    LabelDecision.objects.bulk_create(decisions, batch_size=1000)
+    logger.info("bulk %s of %d examples by user %s", action, len(examples), user.pk)
+    return len(examples)

@@ -1,0 +1,351 @@
+"""What the training UI shows of the model and the data: versions (their confusions as a heat
+map, side by side, the history of what was live), the overview's figures, the dataset's pages
+and the intents' table."""
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import NamedTuple
+
+from django.db.models import Count, Q, QuerySet
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from .metrics import TrainingMetrics
+from .models import (
+    Intent,
+    IntentChange,
+    IntentFeedback,
+    LabeledExample,
+    ModelVersion,
+    ModelVersionEvent,
+    Prediction,
+)
+from .review import (
+    labelling_queue_count,
+)
+
+# --- Versions ----------------------------------------------------------------------------------
+
+
+class ConfusedPair(NamedTuple):
+    true_intent: str
+    predicted_intent: str
+    count: int
+    share: float  # of the true intent's messages
+
+
+@dataclass(frozen=True)
+class HeatCell:
+    count: int
+    share: float  # of the row's messages
+    level: int  # 0 to 5, the cell's colour
+    diagonal: bool
+
+
+@dataclass(frozen=True)
+class HeatRow:
+    label: str
+    cells: list[HeatCell]
+    support: int
+
+
+def confused_pairs(metrics: TrainingMetrics, *, limit: int = 10) -> list[ConfusedPair]:
+    """The (true, predicted) pairs the model mixes up most often, most first."""
+    labels = metrics.confusion_matrix.labels
+    pairs = []
+    for i, row in enumerate(metrics.confusion_matrix.matrix):
+        total = sum(row)
+        for j, count in enumerate(row):
+            if i != j and count:
+                pairs.append(ConfusedPair(labels[i], labels[j], count, count / total))
+    pairs.sort(key=lambda pair: (-pair.count, -pair.share, pair.true_intent))
+    return pairs[:limit]
+
+
+def confusion_heat_map(metrics: TrainingMetrics) -> list[HeatRow]:
+    """The confusion matrix as rows of cells coloured by their share of the row."""
+    rows = []
+    for i, (label, counts) in enumerate(
+        zip(metrics.confusion_matrix.labels, metrics.confusion_matrix.matrix, strict=True)
+    ):
+        total = sum(counts)
+        cells = []
+        for j, count in enumerate(counts):
+            share = count / total if total else 0.0
+            level = 0 if not count else min(5, 1 + int(share * 5))
+            cells.append(HeatCell(count, share, level, i == j))
+        rows.append(HeatRow(label, cells, total))
+    return rows
+
+
+def model_versions_listed(*, limit: int = 50) -> list[ModelVersion]:
+    """The latest versions, newest first, without their artifacts."""
+    return list(ModelVersion.objects.defer("artifact").select_related("created_by")[:limit])
+
+
+def model_version_by_number(number: int) -> ModelVersion | None:
+    return ModelVersion.objects.defer("artifact").filter(number=number).first()
+
+
+def model_version_active() -> ModelVersion | None:
+    return ModelVersion.objects.defer("artifact").filter(status=ModelVersion.Status.ACTIVE).first()
+
+
+def model_versions_running() -> list[ModelVersion]:
+    return list(
+        ModelVersion.objects.defer("artifact").filter(
+            status__in=[ModelVersion.Status.QUEUED, ModelVersion.Status.TRAINING]
+        )
+    )
+
+
+def model_version_challengers() -> list[ModelVersion]:
+    """Trained versions newer than the active one, waiting for someone to promote them."""
+    active = model_version_active()
+    versions = ModelVersion.objects.defer("artifact").filter(status=ModelVersion.Status.READY)
+    if active is not None:
+        versions = versions.filter(number__gt=active.number)
+    return list(versions)
+
+
+def model_version_events(*, limit: int = 50) -> list[ModelVersionEvent]:
+    """Who made which version live, when and why, newest first."""
+    return list(
+        ModelVersionEvent.objects.select_related(
+            "version", "previous_version", "performed_by"
+        ).defer("version__artifact", "previous_version__artifact")[:limit]
+    )
+
+
+def model_version_to_roll_back_to() -> ModelVersion | None:
+    """The version that was live before the active one: the one its last promotion replaced,
+    else the most recently active retired version."""
+    active = model_version_active()
+    if active is None:
+        return None
+    event = (
+        ModelVersionEvent.objects.filter(version=active, previous_version__isnull=False)
+        .select_related("previous_version")
+        .first()
+    )
+    if event is not None and event.previous_version.status == ModelVersion.Status.RETIRED:
+        return event.previous_version
+    return (
+        ModelVersion.objects.defer("artifact")
+        .filter(status=ModelVersion.Status.RETIRED, activated_at__isnull=False)
+        .exclude(pk=active.pk)
+        .order_by("-activated_at")
+        .first()
+    )
+
+
+# --- Overview ----------------------------------------------------------------------------------
+
+
+class TrendPoint(NamedTuple):
+    day: date
+    confirmed: int  # "Right"
+    total: int  # every verdict
+
+    @property
+    def accuracy(self) -> float:
+        return self.confirmed / self.total if self.total else 0.0
+
+
+def agent_confirmed_accuracy_trend(*, days: int = 30) -> list[TrendPoint]:
+    """Per day of the last `days` (today included), the share of agents' verdicts that
+    confirmed the model's intent."""
+    first_day = timezone.localdate() - timedelta(days=days - 1)
+    since = timezone.make_aware(datetime.combine(first_day, datetime.min.time()))
+    rows = (
+        IntentFeedback.objects.filter(updated_at__gte=since)
+        .annotate(day=TruncDate("updated_at"))
+        .values("day")
+        .annotate(
+            total=Count("id"),
+            confirmed=Count("id", filter=Q(verdict=IntentFeedback.Verdict.RIGHT)),
+        )
+        .order_by("day")
+    )
+    return [TrendPoint(row["day"], row["confirmed"], row["total"]) for row in rows]
+
+
+@dataclass(frozen=True)
+class NavigationCounts:
+    queue: int
+    challengers: int
+    running: int
+    examples: int
+    intents: int
+
+
+def navigation_counts(*, user_id: int) -> NavigationCounts:
+    """What waits on each page of the training UI."""
+    return NavigationCounts(
+        queue=labelling_queue_count(user_id=user_id),
+        challengers=len(model_version_challengers()),
+        running=len(model_versions_running()),
+        examples=LabeledExample.objects.count(),
+        intents=Intent.objects.filter(active=True).count(),
+    )
+
+
+# --- Dataset -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ExampleFilters:
+    """The dataset page's filters, as they appear in its URL."""
+
+    text: str = ""
+    intent: str = ""
+    source: str = ""
+    status: str = ""
+    labelled_by: str = ""
+
+    @property
+    def active(self) -> bool:
+        return any((self.text, self.intent, self.source, self.status, self.labelled_by))
+
+
+def examples_filtered(filters: ExampleFilters) -> QuerySet[LabeledExample]:
+    """The examples the filters select, newest first."""
+    examples = LabeledExample.objects.select_related("intent").order_by("-id")
+    if filters.text:
+        examples = examples.filter(text__icontains=filters.text)
+    if filters.intent:
+        examples = examples.filter(intent__name=filters.intent)
+    if filters.source:
+        examples = examples.filter(source=filters.source)
+    if filters.status:
+        examples = examples.filter(status=filters.status)
+    if filters.labelled_by:
+        examples = examples.filter(labelled_by=filters.labelled_by)
+    return examples
+
+
+@dataclass(frozen=True)
+class ExamplePage:
+    examples: list[LabeledExample]
+    total: int
+    next_before: int | None  # the keyset of the next page, None on the last one
+
+
+def examples_page(
+    *, filters: ExampleFilters, before: int | None = None, size: int = 50
+) -> ExamplePage:
+    """One page of the filtered examples, by keyset (ids below `before`), so that a page deep
+    in 100,000 examples costs what the first one does."""
+    examples = examples_filtered(filters)
+    total = examples.count()
+    if before is not None:
+        examples = examples.filter(id__lt=before)
+    rows = list(examples[: size + 1])
+    next_before = rows[size - 1].id if len(rows) > size else None
+    return ExamplePage(rows[:size], total, next_before)
+
+
+# --- Intents -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IntentRow:
+    intent: Intent
+    trusted: int
+    pending: int
+    f1: float | None  # the active model's, None when it does not know the intent
+
+
+def intents_overview() -> list[IntentRow]:
+    """Every intent, active first, with its example counts and the active model's F1."""
+    active = model_version_active()
+    metrics = active.training_metrics if active is not None else None
+    intents = Intent.objects.annotate(
+        trusted=Count("examples", filter=Q(examples__status=LabeledExample.Status.TRUSTED)),
+        pending=Count("examples", filter=Q(examples__status=LabeledExample.Status.PENDING_REVIEW)),
+    ).order_by("-active", "name")
+    return [
+        IntentRow(
+            intent,
+            intent.trusted,
+            intent.pending,
+            metrics.per_intent[intent.name].f1
+            if metrics and intent.name in metrics.per_intent
+            else None,
+        )
+        for intent in intents
+    ]
+
+
+def intent_changes(*, limit: int = 20) -> list[IntentChange]:
+    """Who created, described, merged or retired which intent, newest first."""
+    return list(IntentChange.objects.select_related("intent", "target", "performed_by")[:limit])
+
+
+# --- Comparing two versions --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IntentComparison:
+    name: str
+    base_f1: float | None
+    other_f1: float | None
+    base_support: int
+    other_support: int
+
+    @property
+    def delta(self) -> float | None:
+        if self.base_f1 is None or self.other_f1 is None:
+            return None
+        return self.other_f1 - self.base_f1
+
+
+def model_versions_compared(base: ModelVersion, other: ModelVersion) -> list[IntentComparison]:
+    """Each intent's F1 in two trained versions, the largest drop first, then intents only
+    one of them knows."""
+    base_scores = base.training_metrics.per_intent if base.training_metrics else {}
+    other_scores = other.training_metrics.per_intent if other.training_metrics else {}
+    rows = []
+    for name in sorted(set(base_scores) | set(other_scores)):
+        before, after = base_scores.get(name), other_scores.get(name)
+        rows.append(
+            IntentComparison(
+                name,
+                before.f1 if before else None,
+                after.f1 if after else None,
+                before.support if before else 0,
+                after.support if after else 0,
+            )
+        )
+    rows.sort(key=lambda row: (row.delta is None, row.delta if row.delta is not None else 0))
+    return rows
+
+
+# --- Predictions -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PredictionVolume:
+    intent: str  # empty: abstained
+    count: int
+    share: float  # of all predictions in the window
+
+
+def predictions_by_intent(*, days: int = 7, limit: int = 12) -> tuple[list[PredictionVolume], int]:
+    """The most predicted intents of the last `days` (abstentions as intent ""), and the
+    total number of predictions."""
+    since = timezone.now() - timedelta(days=days)
+    rows = list(
+        Prediction.objects.filter(created_at__gte=since)
+        .values("intent")
+        .annotate(count=Count("id"))
+        .order_by("-count", "intent")
+    )
+    total = sum(row["count"] for row in rows)
+    volumes = [
+        PredictionVolume(row["intent"], row["count"], row["count"] / total if total else 0.0)
+        for row in rows
+    ]
+    abstained = [volume for volume in volumes if not volume.intent]
+    named = [volume for volume in volumes if volume.intent][:limit]
+    return named + abstained, total
