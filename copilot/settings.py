@@ -245,6 +245,9 @@ INBOX_GIVE_UP_AFTER_SECONDS = env.int("INBOX_GIVE_UP_AFTER_SECONDS", default=24 
 INTENT_MODEL_REFRESH_SECONDS = env.float("INTENT_MODEL_REFRESH_SECONDS", default=2.0)
 # Fewest trusted examples an intent needs before a model can be trained on it.
 INTENT_MIN_EXAMPLES = env.int("INTENT_MIN_EXAMPLES", default=10)
+# Agents whose intent labels from the card are trusted examples at once instead of waiting in
+# the training UI's queue: "user:<Kustomer user id>" or "role:<Kustomer role>", comma-separated.
+INTENT_TRUSTED_LABELLERS = env.list("INTENT_TRUSTED_LABELLERS", default=[])
 # Seed of the train/hold-out split and the model, so a training run can be reproduced.
 INTENT_TRAINING_SEED = env.int("INTENT_TRAINING_SEED", default=0)
 

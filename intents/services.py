@@ -336,7 +336,9 @@ def intent_feedback_record(
             "agent_name": agent.name,
         },
     )
-    _pending_example_keep_in_step(feedback=feedback, text=prediction.text)
+    _pending_example_keep_in_step(
+        feedback=feedback, text=prediction.text, trusted=labeller_is_trusted(agent)
+    )
     logger.info(
         "intent feedback on message %s: %s by agent %s",
         kustomer_message_id,
@@ -355,21 +357,35 @@ def _intent_to_pick(name: str) -> Intent:
     return intent
 
 
-def _pending_example_keep_in_step(*, feedback: IntentFeedback, text: str) -> None:
-    pending = LabeledExample.objects.select_for_update().filter(
+def labeller_is_trusted(agent: Agent) -> bool:
+    """Whether `INTENT_TRUSTED_LABELLERS` names the agent ("user:<id>") or one of their roles
+    ("role:<role>"), so that their labels skip the review queue."""
+    return bool(agent.grants() & set(settings.INTENT_TRUSTED_LABELLERS))
+
+
+def _pending_example_keep_in_step(*, feedback: IntentFeedback, text: str, trusted: bool) -> None:
+    """A trusted labeller's label is a trusted example at once, and their change of mind
+    replaces it even once accepted; anyone else's waits for review, and only what still waits
+    follows their change of mind."""
+    statuses = [LabeledExample.Status.PENDING_REVIEW]
+    if trusted:
+        statuses.append(LabeledExample.Status.TRUSTED)
+    own = LabeledExample.objects.select_for_update().filter(
         kustomer_message_id=feedback.kustomer_message_id,
         source=LabeledExample.Source.AGENT_FEEDBACK,
-        status=LabeledExample.Status.PENDING_REVIEW,
+        status__in=statuses,
     )
     if feedback.intent is None:
-        pending.delete()
+        own.delete()
         return
-    example = pending.first()
+    status = LabeledExample.Status.TRUSTED if trusted else LabeledExample.Status.PENDING_REVIEW
+    example = own.first()
     if example is not None:
         example.intent = feedback.intent
+        example.status = status
         example.labelled_by = feedback.agent_id
         example.labelled_at = timezone.now()
-        example.save(update_fields=["intent", "labelled_by", "labelled_at"])
+        example.save(update_fields=["intent", "status", "labelled_by", "labelled_at"])
         return
     fingerprint = text_fingerprint(text)
     if LabeledExample.objects.filter(text_sha256=fingerprint).exists():
@@ -381,7 +397,7 @@ def _pending_example_keep_in_step(*, feedback: IntentFeedback, text: str) -> Non
                 text_sha256=fingerprint,
                 intent=feedback.intent,
                 source=LabeledExample.Source.AGENT_FEEDBACK,
-                status=LabeledExample.Status.PENDING_REVIEW,
+                status=status,
                 kustomer_conversation_id=feedback.kustomer_conversation_id,
                 kustomer_message_id=feedback.kustomer_message_id,
                 labelled_by=feedback.agent_id,

@@ -301,3 +301,46 @@ def test_the_admin_shows_feedback_read_only(classified_message, admin_client):
     assert listing.status_code == 200 and MESSAGE in listing.content.decode()
     assert detail.status_code == 200 and b'name="verdict"' not in detail.content
     assert adding.status_code == 403
+
+
+# --- trusted labellers ---------------------------------------------------------------------------
+
+LEAD = Agent(id="agent-lead", name="Lea Lead", roles=frozenset({"org.admin"}))
+
+
+@pytest.mark.parametrize("trusted_as", [["role:org.admin"], ["user:agent-lead"]])
+def test_a_trusted_labellers_label_is_a_trusted_example_at_once(
+    classified_message, settings, trusted_as
+):
+    settings.INTENT_TRUSTED_LABELLERS = trusted_as
+
+    intent_feedback_record(kustomer_message_id=MESSAGE, agent=LEAD, intent_name="get_refund")
+
+    [example] = LabeledExample.objects.select_related("intent")
+    assert (example.status, example.intent.name, example.labelled_by) == (
+        "trusted",
+        "get_refund",
+        "agent-lead",
+    )
+
+
+def test_an_agent_who_is_not_named_still_waits_for_review(classified_message, settings):
+    settings.INTENT_TRUSTED_LABELLERS = ["role:org.admin", "user:agent-grace"]
+
+    intent_feedback_record(kustomer_message_id=MESSAGE, agent=ADA, confirm=True)
+
+    assert [example.intent.name for example in _pending_examples()] == ["track_order"]
+
+
+def test_a_trusted_labellers_change_of_mind_replaces_their_example(classified_message, settings):
+    settings.INTENT_TRUSTED_LABELLERS = ["role:org.admin"]
+    intent_feedback_record(kustomer_message_id=MESSAGE, agent=LEAD, confirm=True)
+
+    intent_feedback_record(kustomer_message_id=MESSAGE, agent=LEAD, intent_name="cancel_order")
+
+    [example] = LabeledExample.objects.select_related("intent")
+    assert (example.status, example.intent.name) == ("trusted", "cancel_order")
+
+    intent_feedback_record(kustomer_message_id=MESSAGE, agent=LEAD, intent_name=None)
+
+    assert not LabeledExample.objects.exists()
