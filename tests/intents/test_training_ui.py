@@ -432,6 +432,8 @@ def test_the_overview_shows_the_active_model_and_the_trend_agents_confirm(
     response = lead_client.get(reverse("intents:overview"))
 
     page = response.content.decode()
+    assert "<title>Overview · Copilot training</title>" in page
+    assert page.count('id="volumes-title"') == 1
     assert "Active model" in page and "v1" in page
     assert '<svg class="trend"' in page
     assert response.context["confirmed_accuracy"] == pytest.approx(0.5)
