@@ -2,10 +2,12 @@
 every decision recorded and undoable), intents (create, describe, merge, retire), and which
 model version is live (promote, roll back, each with who, when and why)."""
 
+import random
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -456,3 +458,48 @@ def examples_label_in_bulk(
     LabelDecision.objects.bulk_create(decisions, batch_size=1000)
     logger.info("bulk %s of %d examples by user %s", action, len(examples), user.pk)
     return len(examples)
+
+
+# --- The training UI: the frozen evaluation set -----------------------------------------------
+
+
+@dataclass(frozen=True)
+class EvaluationSetFrozen:
+    added: int
+    per_intent: dict[str, int]
+    skipped: list[str]  # intents too small to give examples up without starving training
+
+
+def evaluation_set_freeze(*, user, share: float, seed: int = 0) -> EvaluationSetFrozen:
+    """Holds `share` of each active intent's trusted examples out of training for good, chosen
+    at random (reproducibly for one `seed`), adding to the set already frozen. An intent keeps
+    at least `INTENT_MIN_EXAMPLES` examples to train on; one that cannot spare any is skipped.
+
+    Versions trained before the set was frozen may have seen its examples: the comparison says
+    so rather than hiding it."""
+    if not 0 < share <= 0.5:
+        raise LabellingError("Hold out between 1 % and 50 % of the examples.")
+    rng = random.Random(seed)
+    minimum = settings.INTENT_MIN_EXAMPLES
+    trainable = LabeledExample.objects.filter(
+        status=LabeledExample.Status.TRUSTED, intent__active=True, held_out_at__isnull=True
+    )
+    by_intent: dict[str, list[int]] = {}
+    for example_id, name in trainable.order_by("id").values_list("id", "intent__name"):
+        by_intent.setdefault(name, []).append(example_id)
+    chosen: list[int] = []
+    per_intent: dict[str, int] = {}
+    skipped: list[str] = []
+    for name, ids in sorted(by_intent.items()):
+        take = min(round(len(ids) * share), len(ids) - minimum)
+        if take < 1:
+            skipped.append(name)
+            continue
+        chosen.extend(rng.sample(ids, take))
+        per_intent[name] = take
+    with transaction.atomic():
+        added = LabeledExample.objects.filter(pk__in=chosen, held_out_at__isnull=True).update(
+            held_out_at=timezone.now()
+        )
+    logger.info("evaluation set: %s examples held out by %s", added, user)
+    return EvaluationSetFrozen(added=added, per_intent=per_intent, skipped=skipped)

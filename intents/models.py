@@ -57,6 +57,9 @@ class LabeledExample(models.Model):
     kustomer_message_id = models.CharField(max_length=64, blank=True)
     labelled_by = models.CharField(max_length=255, blank=True)
     labelled_at = models.DateTimeField(auto_now_add=True)
+    # When the example joined the frozen evaluation set: from then on it is never trained on,
+    # and every version is scored on the set, so that two versions compare on the same messages.
+    held_out_at = models.DateTimeField(null=True, blank=True, db_index=True)
 
     class Meta:
         indexes = [models.Index(fields=["status", "intent"])]

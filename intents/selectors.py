@@ -12,9 +12,12 @@ from .models import (
 
 
 def training_examples() -> list[tuple[str, str]]:
-    """Trusted examples of active intents, in a stable order, as (text, intent name) pairs."""
+    """Trusted examples of active intents, in a stable order, as (text, intent name) pairs;
+    never those of the frozen evaluation set."""
     return list(
-        LabeledExample.objects.filter(status=LabeledExample.Status.TRUSTED, intent__active=True)
+        LabeledExample.objects.filter(
+            status=LabeledExample.Status.TRUSTED, intent__active=True, held_out_at__isnull=True
+        )
         .order_by("id")
         .values_list("text", "intent__name")
     )

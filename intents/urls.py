@@ -22,6 +22,7 @@ urlpatterns = [
     path("versions/compare", views.versions_compare, name="versions-compare"),
     path("versions/train", views.training_start, name="training-start"),
     path("versions/roll-back", views.version_roll_back, name="version-roll-back"),
+    path("versions/evaluation-set", views.evaluation_set_freeze, name="evaluation-set-freeze"),
     path("versions/<int:number>/", views.version_detail, name="version-detail"),
     path("versions/<int:number>/progress", views.version_progress, name="version-progress"),
     path("versions/<int:number>/cancel", views.training_cancel, name="training-cancel"),

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import wraps
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
@@ -26,7 +27,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from . import curation, reports, review, selectors, services
+from . import curation, evaluation, reports, review, selectors, services
 from .models import LabelDecision, LabeledExample, ModelVersion
 
 VIEW_PERMISSION = "intents.view_labeledexample"
@@ -261,6 +262,7 @@ def versions(request: HttpRequest) -> HttpResponse:
             "events": reports.model_version_events(limit=20),
             "roll_back_to": reports.model_version_to_roll_back_to(),
             "active": reports.model_version_active(),
+            "evaluation_set": evaluation.evaluation_set(),
         },
     )
 
@@ -486,6 +488,7 @@ def versions_compare(request: HttpRequest) -> HttpResponse:
     if base is None or other is None:
         messages.error(request, "Pick two versions to compare.")
         return redirect("intents:versions")
+    compared = evaluation.versions_compared_on_evaluation_set(base, other)
     return _page(
         request,
         "training/versions_compare.html",
@@ -493,11 +496,42 @@ def versions_compare(request: HttpRequest) -> HttpResponse:
         {
             "base": base,
             "other": other,
-            "base_metrics": base.training_metrics,
-            "other_metrics": other.training_metrics,
-            "rows": reports.model_versions_compared(base, other),
+            "evaluation": compared,
+            "base_metrics": compared.base if compared else base.training_metrics,
+            "other_metrics": compared.other if compared else other.training_metrics,
+            "rows": compared.rows if compared else reports.model_versions_compared(base, other),
         },
     )
+
+
+@require_POST
+@staff_required(MODEL_PERMISSION)
+def evaluation_set_freeze(request: HttpRequest) -> HttpResponse:
+    """Holds a share of every intent's examples out of training, for comparing versions."""
+    share = request.POST.get("share", "")
+    try:
+        frozen = curation.evaluation_set_freeze(
+            user=request.user,
+            share=int(share) / 100 if share.isdigit() else 0,
+            seed=settings.INTENT_TRAINING_SEED,
+        )
+    except curation.LabellingError as error:
+        messages.error(request, str(error))
+        return redirect("intents:versions")
+    if frozen.added:
+        skipped = (
+            f" {len(frozen.skipped)} intents have too few examples to spare any."
+            if frozen.skipped
+            else ""
+        )
+        messages.success(
+            request,
+            f"{frozen.added} examples of {len(frozen.per_intent)} intents now form the "
+            f"evaluation set: versions trained from now on never see them.{skipped}",
+        )
+    else:
+        messages.info(request, "No intent has examples to spare for the evaluation set.")
+    return redirect("intents:versions")
 
 
 @require_POST

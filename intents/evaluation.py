@@ -1,0 +1,121 @@
+"""Two versions scored on the same messages: the frozen evaluation set.
+
+A version's own figures come from the examples it held out while training, which differ from
+one version to the next as the dataset grows, so they cannot settle which version is better.
+The evaluation set (examples with `held_out_at`, never trained on once frozen) can: both
+versions predict its messages, and the figures are computed the same way as training's
+(`intents.metrics.evaluate`). Results are cached per version and set, since a version's
+predictions on a given set never change.
+"""
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.core.cache import cache
+from django.db.models import Count, Max, Min
+
+from .artifacts import ArtifactError
+from .metrics import TrainingMetrics, evaluate
+from .models import LabeledExample, ModelVersion
+from .prediction import load_model_version
+from .reports import IntentComparison
+
+_CACHE_SECONDS = 7 * 24 * 3600
+
+
+@dataclass(frozen=True)
+class EvaluationSet:
+    size: int
+    intents: int
+    first_frozen_at: datetime | None
+    last_frozen_at: datetime | None
+
+
+@dataclass(frozen=True)
+class EvaluationComparison:
+    size: int  # messages both versions were scored on
+    left_out: int  # messages of intents one of the two versions does not know
+    base: TrainingMetrics
+    other: TrainingMetrics
+    rows: list[IntentComparison]
+    seen: list[int]  # versions trained after some of the set was already in their data
+
+
+def evaluation_set() -> EvaluationSet:
+    summary = LabeledExample.objects.filter(held_out_at__isnull=False).aggregate(
+        size=Count("id"),
+        intents=Count("intent", distinct=True),
+        first=Min("held_out_at"),
+        last=Max("held_out_at"),
+    )
+    return EvaluationSet(summary["size"], summary["intents"], summary["first"], summary["last"])
+
+
+def _scores(version: ModelVersion, classifier, texts: list[str], labels: list[str], key: str):
+    cache_key = f"intents:evaluation:{version.pk}:{version.artifact_sha256}:{key}"
+    metrics = cache.get(cache_key)
+    if metrics is None:
+        metrics = evaluate(classifier, texts, labels)
+        cache.set(cache_key, metrics, _CACHE_SECONDS)
+    return metrics
+
+
+def versions_compared_on_evaluation_set(
+    base: ModelVersion, other: ModelVersion
+) -> EvaluationComparison | None:
+    """Both versions on the frozen set's messages whose intent both know, or None when there
+    is no set, a version has no artifact, or no message is left to score."""
+    examples = list(
+        LabeledExample.objects.filter(held_out_at__isnull=False)
+        .order_by("id")
+        .values_list("id", "text", "intent__name", "held_out_at")
+    )
+    if not examples:
+        return None
+    try:
+        loaded = [load_model_version(version.pk).classifier for version in (base, other)]
+    except (ArtifactError, ModelVersion.DoesNotExist):
+        return None
+    known = set(loaded[0].labels) & set(loaded[1].labels)
+    scored = [row for row in examples if row[2] in known]
+    if not scored:
+        return None
+    texts = [text for _, text, _, _ in scored]
+    labels = [label for _, _, label, _ in scored]
+    key = hashlib.sha256(
+        "\n".join(f"{example_id}:{label}" for example_id, _, label, _ in scored).encode()
+    ).hexdigest()
+    base_metrics, other_metrics = (
+        _scores(version, classifier, texts, labels, key)
+        for version, classifier in zip((base, other), loaded, strict=True)
+    )
+    first_frozen = min(held_out_at for *_, held_out_at in scored)
+    # A version trained after some examples were frozen never saw those, but one trained
+    # before the freeze may have trained on any of them.
+    seen = [
+        version.number
+        for version in (base, other)
+        if version.trained_at is not None and version.trained_at < first_frozen
+    ]
+    rows = []
+    for name in sorted(known & set(labels)):
+        before, after = base_metrics.per_intent.get(name), other_metrics.per_intent.get(name)
+        rows.append(
+            IntentComparison(
+                name,
+                before.f1 if before else None,
+                after.f1 if after else None,
+                before.support if before else 0,
+                after.support if after else 0,
+            )
+        )
+    rows.sort(key=lambda row: (row.delta is None, row.delta if row.delta is not None else 0))
+    return EvaluationComparison(
+        size=len(scored),
+        left_out=len(examples) - len(scored),
+        base=base_metrics,
+        other=other_metrics,
+        rows=rows,
+        seen=seen,
+    )
