@@ -181,7 +181,11 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 # up leaves its stored row to the sweep. Workers and beat keep the longer timeouts above.
 COPILOT_PUBLISH_TIMEOUT = env.float("COPILOT_PUBLISH_TIMEOUT", default=0.4)
 CELERY_TASK_DEFAULT_QUEUE = "default"
-CELERY_TASK_ROUTES = {"intents.tasks.train_model_version": {"queue": "training"}}
+CELERY_TASK_ROUTES = {
+    "intents.tasks.train_model_version": {"queue": "training"},
+    # Imports of past conversations share the training queue, never the live pipeline's.
+    "intents.history_tasks.import_kustomer_history": {"queue": "training"},
+}
 # Queued work (webhook events, messages, order actions, notes, training runs) is swept this often:
 # a task whose publish failed is queued at the next sweep, and an unfinished row with no task
 # queued or started for COPILOT_REQUEUE_AFTER_SECONDS (a task lost with Redis, or with a worker
@@ -234,6 +238,15 @@ KUSTOMER_TAG_INTENT = env.bool("KUSTOMER_TAG_INTENT", default=False)
 KUSTOMER_RATE_LIMIT_PER_MINUTE = env.int("KUSTOMER_RATE_LIMIT_PER_MINUTE", default=1000)
 KUSTOMER_CUSTOMER_CREATES_PER_MINUTE = env.int("KUSTOMER_CUSTOMER_CREATES_PER_MINUTE", default=120)
 KUSTOMER_TIMEOUT_SECONDS = env.float("KUSTOMER_TIMEOUT_SECONDS", default=10.0)
+# Requests per minute the training UI's "Import from Kustomer" (preview and runs) may send: its
+# own window, counted in the org-wide one too, so that the live pipeline keeps the rest. At most
+# 100, Kustomer's search limit per API key.
+KUSTOMER_IMPORT_REQUESTS_PER_MINUTE = env.int("KUSTOMER_IMPORT_REQUESTS_PER_MINUTE", default=60)
+if not 1 <= KUSTOMER_IMPORT_REQUESTS_PER_MINUTE <= min(100, KUSTOMER_RATE_LIMIT_PER_MINUTE):
+    raise ImproperlyConfigured(
+        "KUSTOMER_IMPORT_REQUESTS_PER_MINUTE must be between 1 and 100, and at most "
+        "KUSTOMER_RATE_LIMIT_PER_MINUTE."
+    )
 # Retries of a transient failure (timeout, 5xx) before a write shows as failed; waits for a rate
 # limit are not counted, since they always end.
 KUSTOMER_MAX_RETRIES = env.int("KUSTOMER_MAX_RETRIES", default=8)
@@ -358,6 +371,8 @@ SANDBOX_KUSTOMER_OAUTH_REFRESH_TOKEN_SECONDS = env.int(
 SANDBOX_KUSTOMER_CUSTOMER_DRAFT_LIMIT = env.int(
     "SANDBOX_KUSTOMER_CUSTOMER_DRAFT_LIMIT", default=120
 )
+# Searches (POST /v1/customers/search) per API key per rolling minute (Kustomer: 100).
+SANDBOX_KUSTOMER_SEARCH_RATE_LIMIT = env.int("SANDBOX_KUSTOMER_SEARCH_RATE_LIMIT", default=100)
 SANDBOX_KUSTOMER_ALLOW_HTTP_REDIRECT_URIS = env.bool(
     "SANDBOX_KUSTOMER_ALLOW_HTTP_REDIRECT_URIS", default=True
 )

@@ -8,6 +8,9 @@ class IntentsConfig(AppConfig):
     def ready(self) -> None:
         from copilot import queueing
 
+        from . import history_tasks  # noqa: F401  (a task module autodiscovery does not find)
+        from .history_import import HISTORY_IMPORT_RUN
         from .services import TRAINING_RUN
 
         queueing.register(TRAINING_RUN)
+        queueing.register(HISTORY_IMPORT_RUN)

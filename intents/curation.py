@@ -20,6 +20,8 @@ from .models import (
     ModelVersion,
     ModelVersionEvent,
     Prediction,
+    intent_name_in_words,
+    intent_titles_forget,
     text_fingerprint,
 )
 from .reports import (
@@ -28,7 +30,7 @@ from .reports import (
     model_version_active,
     model_version_to_roll_back_to,
 )
-from .review import queue_key_parse
+from .review import MISLABEL, queue_key_parse
 from .selectors import latest_prediction_for_message
 from .services import ActivationError, logger, model_version_activate
 
@@ -90,9 +92,10 @@ def label_decision_record(
     ``label`` and ``accept`` make the message's text a trusted example of ``intent_name``:
     a pending example is accepted (relabelled if another intent was picked), an agent's
     disagreement or an unsure prediction becomes a new example, or relabels the example its
-    text already has. ``skip`` changes no data and takes the item out of this reviewer's
-    queue. Every decision keeps who, when and the example's fields before, for
-    :func:`label_decision_undo`.
+    text already has. On a suspected mislabel they relabel the example, or keep its label
+    when it is the intent picked; either way a person has decided on it. ``skip`` changes no
+    data and takes the item out of this reviewer's queue. Every decision keeps who, when and
+    the example's fields before, for :func:`label_decision_undo`.
 
     Raises `LabellingError` for an unknown item or intent, or an example already reviewed.
     """
@@ -101,7 +104,9 @@ def label_decision_record(
         raise LabellingError("That item is not in the queue; reload the page.")
     if action not in LabelDecision.Action.values:
         raise LabellingError(f"Unknown action {action!r}.")
-    kind, item_id = parsed
+    queue_kind, item_id = parsed
+    # A suspected mislabel is a trusted example: the decision is one on that example.
+    kind = LabelDecision.Kind.EXAMPLE if queue_kind == MISLABEL else queue_kind
     decision = LabelDecision(kind=kind, item_id=item_id, action=action, decided_by=user)
     source = _queue_item_source(kind, item_id)
     decision.kustomer_message_id = source.kustomer_message_id
@@ -114,7 +119,11 @@ def label_decision_record(
     if intent is None:
         raise LabellingError(f"There is no active intent named {intent_name!r}.")
     labelled_by = user.get_username()
-    if kind == LabelDecision.Kind.EXAMPLE:
+    if queue_kind == MISLABEL:
+        _suspected_mislabel_decide(
+            decision, item_id=item_id, intent=intent, labelled_by=labelled_by
+        )
+    elif kind == LabelDecision.Kind.EXAMPLE:
         example = LabeledExample.objects.select_for_update().get(pk=item_id)
         if example.status != LabeledExample.Status.PENDING_REVIEW:
             raise LabellingError("Someone has already reviewed this example.")
@@ -141,6 +150,25 @@ def label_decision_record(
     decision.save()
     logger.info("label decision %s on %s by user %s", action, key, user.pk)
     return decision
+
+
+def _suspected_mislabel_decide(
+    decision: LabelDecision, *, item_id: int, intent: Intent, labelled_by: str
+) -> None:
+    example = LabeledExample.objects.select_for_update().get(pk=item_id)
+    decided = LabelDecision.objects.filter(
+        kind=LabelDecision.Kind.EXAMPLE, item_id=item_id, undone_at__isnull=True
+    ).exclude(action=LabelDecision.Action.SKIP)
+    if example.status != LabeledExample.Status.TRUSTED or decided.exists():
+        raise LabellingError("Someone has already decided on this example.")
+    decision.previous = _example_snapshot(example)
+    decision.example = example
+    if example.intent_id == intent.id:
+        return  # the label is kept: the decision alone says a person confirmed it
+    example.intent = intent
+    example.labelled_by = labelled_by
+    example.labelled_at = timezone.now()
+    example.save(update_fields=["intent", "labelled_by", "labelled_at"])
 
 
 @dataclass(frozen=True)
@@ -325,6 +353,32 @@ def intent_describe(*, user, intent_id: int, description: str) -> Intent:
 
 
 @transaction.atomic
+def intent_rename(*, user, intent_id: int, title: str) -> Intent:
+    """Changes the name people read (in the card, the notes, the training UI); the key the model
+    predicts and Kustomer rules use stays, so nothing downstream breaks. The old title is kept
+    in the history. Raises `IntentError`."""
+    title = " ".join(title.split())
+    if not title:
+        raise IntentError("Give the intent a name people will read, e.g. Where is my order.")
+    if len(title) > 100:
+        raise IntentError("Keep the name under 100 characters.")
+    intent = Intent.objects.select_for_update().get(pk=intent_id)
+    taken = [other for other in Intent.objects.exclude(pk=intent.pk) if other.display_name == title]
+    if taken:
+        raise IntentError(f"{taken[0].name} is already called {title!r}.")
+    IntentChange.objects.create(
+        action=IntentChange.Action.RENAME,
+        intent=intent,
+        detail=intent.display_name,
+        performed_by=user,
+    )
+    intent.title = "" if title == intent_name_in_words(intent.name) else title
+    intent.save(update_fields=["title"])
+    transaction.on_commit(intent_titles_forget)
+    return intent
+
+
+@transaction.atomic
 def intent_merge(*, user, intent_id: int, target_name: str) -> IntentChange:
     """Moves every example of an intent to another and retires it. The examples keep who
     labelled them and when; the change keeps the ids of those that moved. Agents' feedback
@@ -387,9 +441,12 @@ def _label_decision_batch_undo(decision: LabelDecision) -> None:
     examples = LabeledExample.objects.select_for_update().in_bulk(
         [row.example_id for row in decisions if row.example_id]
     )
-    restored = []
+    restored, created = [], []
     for row in decisions:
         example = examples.get(row.example_id)
+        if example is not None and row.example_created:
+            created.append(example.pk)
+            continue
         if example is None or not row.previous:
             continue
         example.intent_id = row.previous["intent_id"]
@@ -403,6 +460,7 @@ def _label_decision_batch_undo(decision: LabelDecision) -> None:
     LabelDecision.objects.filter(pk__in=[row.pk for row in decisions]).update(
         undone_at=timezone.now()
     )
+    LabeledExample.objects.filter(pk__in=created).delete()
     logger.info("label decisions of batch %s undone (%d)", decision.batch, len(decisions))
 
 
@@ -503,3 +561,55 @@ def evaluation_set_freeze(*, user, share: float, seed: int = 0) -> EvaluationSet
         )
     logger.info("evaluation set: %s examples held out by %s", added, user)
     return EvaluationSetFrozen(added=added, per_intent=per_intent, skipped=skipped)
+
+
+# --- The training UI: suggested intents -------------------------------------------------------
+
+
+@transaction.atomic
+def suggested_group_label(*, user, prediction_ids: list[int], intent_name: str) -> int:
+    """Makes the messages of a suggested group (the predictions the model abstained on) trusted
+    examples of an active intent: one decision per message, in one batch that a single undo
+    reverts (removing the examples it created). Returns the number of messages labelled.
+    Raises `LabellingError`."""
+    intent = Intent.objects.filter(name=intent_name, active=True).first()
+    if intent is None:
+        raise LabellingError(f"There is no active intent named {intent_name!r}.")
+    predictions = list(Prediction.objects.filter(pk__in=prediction_ids).order_by("id"))
+    if not predictions:
+        raise LabellingError("None of these messages is stored any more; reload the page.")
+    batch = uuid.uuid4()
+    labelled_by = user.get_username()
+    for prediction in predictions:
+        example, created, previous = _example_label(
+            text=prediction.text,
+            intent=intent,
+            labelled_by=labelled_by,
+            kustomer_message_id=prediction.kustomer_message_id,
+            kustomer_conversation_id=prediction.kustomer_conversation_id,
+        )
+        LabelDecision.objects.create(
+            kind=LabelDecision.Kind.PREDICTION,
+            item_id=prediction.pk,
+            kustomer_message_id=prediction.kustomer_message_id,
+            action=LabelDecision.Action.LABEL,
+            intent=intent,
+            example=example,
+            example_created=created,
+            previous=previous,
+            decided_by=user,
+            batch=batch,
+        )
+    logger.info("suggested group of %d labelled %s by user %s", len(predictions), intent, user.pk)
+    return len(predictions)
+
+
+def suggested_group_adopt(
+    *, user, prediction_ids: list[int], name: str, description: str = ""
+) -> tuple[Intent, int]:
+    """A new intent made of a suggested group: created, then its messages labelled with it."""
+    with transaction.atomic():
+        intent = intent_create(user=user, name=name, description=description)
+        return intent, suggested_group_label(
+            user=user, prediction_ids=prediction_ids, intent_name=intent.name
+        )

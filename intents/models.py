@@ -1,4 +1,5 @@
 import hashlib
+import time
 
 from django.conf import settings
 from django.db import models
@@ -15,14 +16,40 @@ def text_fingerprint(text: str) -> str:
     return hashlib.sha256(normalised.encode()).hexdigest()
 
 
-def intent_display_name(name: str) -> str:
-    """How people read an intent's name: "track_order" → "Track order"."""
+def intent_name_in_words(name: str) -> str:
+    """ "track_order" → "Track order"."""
     words = " ".join(name.replace("_", " ").replace("-", " ").split())
     return words[:1].upper() + words[1:]
 
 
+# Renamed intents' titles, read at most every few seconds per process: the card and the queue
+# name intents by the keys predictions carry, many times a page.
+_TITLES_SECONDS = 5.0
+_titles: tuple[float, dict[str, str]] = (float("-inf"), {})
+
+
+def intent_titles_forget() -> None:
+    global _titles
+    _titles = (float("-inf"), {})
+
+
+def intent_display_name(name: str) -> str:
+    """How people read an intent's name: its title when a team lead renamed it, otherwise
+    the name in words ("track_order" → "Track order")."""
+    global _titles
+    checked_at, titles = _titles
+    now = time.monotonic()
+    if now - checked_at > _TITLES_SECONDS:
+        titles = dict(Intent.objects.exclude(title="").values_list("name", "title"))
+        _titles = (now, titles)
+    return titles.get(name) or intent_name_in_words(name)
+
+
 class Intent(models.Model):
+    # The key the model predicts and Kustomer rules and KObjects carry: it never changes.
     name = models.SlugField(max_length=100, unique=True)
+    # What people read, when a team lead renamed it; blank: read from the name.
+    title = models.CharField(max_length=100, blank=True)
     description = models.TextField(blank=True)
     active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -35,7 +62,7 @@ class Intent(models.Model):
 
     @property
     def display_name(self) -> str:
-        return intent_display_name(self.name)
+        return self.title or intent_name_in_words(self.name)
 
 
 class LabeledExample(models.Model):
@@ -43,6 +70,7 @@ class LabeledExample(models.Model):
         IMPORT = "import", "Import"
         AGENT_FEEDBACK = "agent_feedback", "Agent feedback"
         ADMIN = "admin", "Admin"
+        KUSTOMER_HISTORY = "kustomer_history", "Kustomer history"
 
     class Status(models.TextChoices):
         TRUSTED = "trusted", "Trusted"
@@ -83,6 +111,9 @@ class ModelVersion(QueuedWorkMixin):
     failure_reason = models.TextField(blank=True)
     progress = models.FloatField(default=0.0)
     progress_message = models.CharField(max_length=255, blank=True)
+    # Each step of the run as it began ({"at": ISO time, "progress": 0..1, "step": "..."}), and
+    # how it ended: what a team lead reads when a run is slow or fails.
+    training_log = models.JSONField(default=list, blank=True)
     training_data_sha256 = models.CharField(max_length=64, blank=True)
     training_size = models.PositiveIntegerField(default=0)
     library_versions = models.JSONField(default=dict, blank=True)
@@ -275,6 +306,7 @@ class IntentChange(models.Model):
     class Action(models.TextChoices):
         CREATE = "create", "Created"
         DESCRIBE = "describe", "Described"
+        RENAME = "rename", "Renamed"
         MERGE = "merge", "Merged"
         RETIRE = "retire", "Retired"
 
@@ -295,3 +327,96 @@ class IntentChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_action_display()} {self.intent.name}"
+
+
+class ModelVersionDataset(models.Model):
+    """The exact examples a version was trained on, kept when it is trained: examples are
+    relabelled, merged, held out and deleted afterwards, so today's rows cannot say what an
+    older version learnt from. A table of its own, so that the many reads of a version (its
+    lists, the progress poll) never load its examples."""
+
+    version = models.OneToOneField(
+        ModelVersion, on_delete=models.CASCADE, primary_key=True, related_name="dataset"
+    )
+    examples = models.JSONField(default=list)  # [[text, intent name], ...] in training order
+    # The examples whose label the version, trained without them, doubts: the labelling
+    # queue's suspected mislabels (intents.label_issues), least sure first.
+    label_issues = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"dataset of model version {self.version_id}"
+
+
+class HistoryImport(QueuedWorkMixin):
+    """Past Kustomer conversations turned into labelled examples: a date range, what to map
+    (the conversations' tags or one custom attribute) and to which intents, and how far the run
+    has gone. The cursor lets a run that stopped (failed, cancelled, its worker lost) continue
+    where it was without importing anything twice."""
+
+    class Status(models.TextChoices):
+        # Searched and counted; the team lead has not chosen the mapping yet.
+        PREVIEWING = "previewing", "Preview"
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    TAGS = "tags"
+
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PREVIEWING)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    date_from = models.DateField()
+    date_to = models.DateField()  # included
+    # The days above are days in this time zone.
+    time_zone = models.CharField(max_length=64, default="UTC")
+    # "tags", or the name of a conversation custom attribute such as "contactReasonStr".
+    mapping_source = models.CharField(max_length=100, default=TAGS)
+    # {tag or attribute value: intent name}; values not in it are not imported.
+    mapping = models.JSONField(default=dict, blank=True)
+    # The imported examples wait in the labelling queue instead of being trusted at once.
+    review_first = models.BooleanField(default=False)
+    # What the preview found: {"total", "sampled", "values": [{"value", "conversations", ...}]}.
+    preview = models.JSONField(default=dict, blank=True)
+    conversations_total = models.PositiveIntegerField(default=0)
+    conversations_done = models.PositiveIntegerField(default=0)
+    messages_imported = models.PositiveIntegerField(default=0)
+    skipped_duplicates = models.PositiveIntegerField(default=0)
+    skipped_unmapped = models.PositiveIntegerField(default=0)
+    # Tags mapping to two different intents: which one the message is about is unknown.
+    skipped_ambiguous = models.PositiveIntegerField(default=0)
+    # No message from the customer with any text.
+    skipped_without_text = models.PositiveIntegerField(default=0)
+    # {"after": ISO time of the last conversation done, "ids": [ids done at that time]}.
+    cursor = models.JSONField(default=dict, blank=True)
+    # Transient failures (timeouts, 5xx) in a row; a success resets it.
+    failures_in_a_row = models.PositiveSmallIntegerField(default=0)
+    progress_message = models.CharField(max_length=255, blank=True)
+    failure_reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"Kustomer import {self.pk} ({self.status})"
+
+    @property
+    def maps_tags(self) -> bool:
+        return self.mapping_source == self.TAGS
+
+    @property
+    def progress(self) -> float:
+        """The share of conversations done, 0 to 1."""
+        if self.status == self.Status.DONE:
+            return 1.0
+        if not self.conversations_total:
+            return 0.0
+        return min(1.0, self.conversations_done / self.conversations_total)

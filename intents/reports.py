@@ -2,6 +2,7 @@
 map, side by side, the history of what was live), the overview's figures, the dataset's pages
 and the intents' table."""
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import NamedTuple
@@ -17,12 +18,17 @@ from .models import (
     IntentFeedback,
     LabeledExample,
     ModelVersion,
+    ModelVersionDataset,
     ModelVersionEvent,
     Prediction,
+    text_fingerprint,
 )
 from .review import (
     labelling_queue_count,
+    suspected_mislabels_count,
 )
+from .selectors import training_examples
+from .training import training_data_hash
 
 # --- Versions ----------------------------------------------------------------------------------
 
@@ -177,6 +183,7 @@ class NavigationCounts:
     running: int
     examples: int
     intents: int
+    mislabels: int  # the active version's suspected mislabels still waiting for a person
 
 
 def navigation_counts(*, user_id: int) -> NavigationCounts:
@@ -187,6 +194,7 @@ def navigation_counts(*, user_id: int) -> NavigationCounts:
         running=len(model_versions_running()),
         examples=LabeledExample.objects.count(),
         intents=Intent.objects.filter(active=True).count(),
+        mislabels=suspected_mislabels_count(user_id=user_id),
     )
 
 
@@ -243,6 +251,38 @@ def examples_page(
     rows = list(examples[: size + 1])
     next_before = rows[size - 1].id if len(rows) > size else None
     return ExamplePage(rows[:size], total, next_before)
+
+
+def examples_exported(filters: ExampleFilters) -> Iterator[tuple]:
+    """Every example the filters select (all pages), newest first, as (text, intent, source,
+    status, labelled_by, labelled_at), read in chunks so that a large export streams."""
+    return (
+        examples_filtered(filters)
+        .values_list("text", "intent__name", "source", "status", "labelled_by", "labelled_at")
+        .iterator(chunk_size=2000)
+    )
+
+
+def model_version_dataset(version: ModelVersion) -> list[tuple[str, str]] | None:
+    """The (text, intent) pairs the version was trained on, in training order, or None when
+    they are not known.
+
+    Versions keep them since they were first kept (`ModelVersionDataset`); for an older one,
+    today's training data is its dataset only while its hash is still the version's."""
+    kept = (
+        ModelVersionDataset.objects.filter(version=version)
+        .values_list("examples", flat=True)
+        .first()
+    )
+    if kept is not None:
+        return [(text, intent) for text, intent in kept]
+    if not version.training_data_sha256:
+        return None
+    examples = training_examples()
+    texts, labels = [text for text, _ in examples], [label for _, label in examples]
+    if training_data_hash(texts, labels) != version.training_data_sha256:
+        return None
+    return examples
 
 
 # --- Intents -----------------------------------------------------------------------------------
@@ -349,3 +389,54 @@ def predictions_by_intent(*, days: int = 7, limit: int = 12) -> tuple[list[Predi
     abstained = [volume for volume in volumes if not volume.intent]
     named = [volume for volume in volumes if volume.intent][:limit]
     return named + abstained, total
+
+
+# --- Training runs -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TrainingLogEntry:
+    at: datetime
+    progress: float
+    step: str
+
+
+def training_log(version: ModelVersion) -> list[TrainingLogEntry]:
+    """The run's steps as they began, with their times parsed for the template."""
+    return [
+        TrainingLogEntry(datetime.fromisoformat(entry["at"]), entry["progress"], entry["step"])
+        for entry in version.training_log
+    ]
+
+
+# --- Suggested intents -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AbstainedMessage:
+    prediction_id: int
+    text: str
+    created_at: datetime
+
+
+def abstained_messages(*, days: int = 30, limit: int = 2000) -> list[AbstainedMessage]:
+    """The most recent messages of the last `days` that the model abstained on, one per text,
+    leaving out texts that are examples already (labelled since, from the queue or a group)."""
+    since = timezone.now() - timedelta(days=days)
+    rows = (
+        Prediction.objects.filter(abstained=True, created_at__gte=since)
+        .order_by("-created_at", "-id")
+        .values_list("id", "text", "created_at")[: limit * 3]
+    )
+    latest: dict[str, AbstainedMessage] = {}
+    for prediction_id, text, created_at in rows:
+        fingerprint = text_fingerprint(text)
+        if text.strip() and fingerprint not in latest:
+            latest[fingerprint] = AbstainedMessage(prediction_id, text, created_at)
+    labelled = set(
+        LabeledExample.objects.filter(text_sha256__in=list(latest)).values_list(
+            "text_sha256", flat=True
+        )
+    )
+    unlabelled = [message for key, message in latest.items() if key not in labelled]
+    return unlabelled[:limit]

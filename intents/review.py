@@ -1,5 +1,6 @@
 """What the labelling queue of the training UI reads: what most needs a person first (agents'
-feedback to review, agents and the model disagreeing, the model least sure), one item at a time."""
+feedback to review, agents and the model disagreeing, examples the model suspects are
+mislabelled, the model least sure), one item at a time."""
 
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -9,9 +10,12 @@ from django.db.models.fields.json import KT
 from django.db.models.functions import Cast, Coalesce
 
 from .models import (
+    Intent,
     IntentFeedback,
     LabelDecision,
     LabeledExample,
+    ModelVersion,
+    ModelVersionDataset,
     Prediction,
     intent_display_name,
     text_fingerprint,
@@ -27,6 +31,12 @@ from .selectors import (
 # The labelling queue shows a prediction only when the model's top two intents are this close.
 UNSURE_MARGIN = 0.5
 _DISAGREEMENTS = [IntentFeedback.Verdict.CORRECTED, IntentFeedback.Verdict.NONE_OF_THESE]
+# A trusted example the active model, trained without it, says is mislabelled (the label_issues
+# of the version's dataset, see intents.label_issues). It is a kind of queue item but not of
+# decision: a decision on it is one on its example (LabelDecision.Kind.EXAMPLE), with the
+# history and undo every change of an example has.
+MISLABEL = "mislabel"
+QUEUE_KINDS = (*LabelDecision.Kind.values, MISLABEL)
 
 
 @dataclass(frozen=True)
@@ -64,6 +74,7 @@ class QueueItem:
     kustomer_conversation_id: str = ""
     margin: float | None = None
     top: list[tuple[str, str, float]] = field(default_factory=list)  # name, display, probability
+    current_label: str | None = None  # a suspected mislabel's label, which a person may keep
 
     @property
     def key(self) -> str:
@@ -73,7 +84,7 @@ class QueueItem:
 def queue_key_parse(key: str) -> tuple[str, int] | None:
     """ "example:12" → ("example", 12); None for anything else."""
     kind, _, item_id = key.partition(":")
-    if kind not in LabelDecision.Kind.values or not item_id.isdigit():
+    if kind not in QUEUE_KINDS or not item_id.isdigit():
         return None
     return kind, int(item_id)
 
@@ -156,10 +167,14 @@ def labelling_queue(
     *, user_id: int, limit: int = 2, exclude: frozenset[str] = frozenset()
 ) -> list[QueueItem]:
     """What most needs a person, first first: agent feedback awaiting review, then agents'
-    disagreements with the model, then the active model's least sure predictions (smallest
-    margin between its top two intents). Items in `exclude` ("kind:id") are left out."""
+    disagreements with the model, then the examples the active model suspects are mislabelled
+    (least self-confident first), then its least sure predictions (smallest margin between its
+    top two intents). Items in `exclude` ("kind:id") are left out.
+
+    Suspected mislabels come after what agents said, which is fresh and about live traffic,
+    and before unsure predictions, which never run out."""
     items: list[QueueItem] = []
-    excluded: dict[str, set[int]] = {kind: set() for kind in LabelDecision.Kind.values}
+    excluded: dict[str, set[int]] = {kind: set() for kind in QUEUE_KINDS}
     for parsed in filter(None, map(queue_key_parse, exclude)):
         excluded[parsed[0]].add(parsed[1])
     examples = _pending_examples(user_id).select_related("intent")
@@ -180,6 +195,12 @@ def labelling_queue(
         if row.intent is not None and known.get(text_fingerprint(text)) == row.intent.name:
             continue
         items.append(_feedback_item(row, text, known.get(text_fingerprint(text))))
+        if len(items) >= limit:
+            return items
+    for suspect in _suspected_mislabels(user_id):
+        if suspect.example.id in excluded[MISLABEL]:
+            continue
+        items.append(_mislabel_item(suspect))
         if len(items) >= limit:
             return items
     version_id = active_model_version_id()
@@ -211,9 +232,18 @@ def labelling_queue_item(*, key: str) -> QueueItem | None:
     if parsed is None:
         return None
     kind, item_id = parsed
-    if kind == LabelDecision.Kind.EXAMPLE:
+    if kind in (LabelDecision.Kind.EXAMPLE, MISLABEL):
         example = LabeledExample.objects.select_related("intent").filter(pk=item_id).first()
-        return _example_item(example) if example is not None else None
+        if example is None:
+            return None
+        if example.status == LabeledExample.Status.PENDING_REVIEW:
+            return _example_item(example)
+        # A trusted example is in the queue only as a suspected mislabel (an undone decision
+        # on it is an "example" decision, hence both kinds).
+        suspect = _suspected_mislabel(example)
+        if suspect is not None:
+            return _mislabel_item(suspect)
+        return _example_item(example) if kind == LabelDecision.Kind.EXAMPLE else None
     if kind == LabelDecision.Kind.FEEDBACK:
         row = (
             IntentFeedback.objects.select_related("intent", "prediction__model_version")
@@ -232,6 +262,80 @@ def labelling_queue_count(*, user_id: int) -> int:
     """How many items wait for a review: pending examples and open disagreements (the
     model's unsure predictions are not counted: there are always some)."""
     return _pending_examples(user_id).count() + _open_disagreements_count(user_id)
+
+
+def suspected_mislabels_count(*, user_id: int) -> int:
+    """How many examples the active model suspects are mislabelled still wait for a person."""
+    return len(_suspected_mislabels(user_id))
+
+
+@dataclass(frozen=True)
+class _SuspectedMislabel:
+    example: LabeledExample
+    issue: dict  # an entry of the version's dataset's label_issues
+    version_number: int
+    trained_at: datetime | None
+
+
+def _active_label_issues() -> tuple[int, datetime | None, list[dict]] | None:
+    """The active version's number, when it was trained and its suspected mislabels."""
+    row = (
+        ModelVersionDataset.objects.filter(version__status=ModelVersion.Status.ACTIVE)
+        .values_list("version__number", "version__trained_at", "label_issues")
+        .first()
+    )
+    if row is None or not row[2]:
+        return None
+    return row
+
+
+def _suspected_mislabels(user_id: int) -> list[_SuspectedMislabel]:
+    """The active version's suspected mislabels that still need a person, in its order: the
+    example is still trusted, of an active intent, and unchanged since the version was
+    trained (same label, not relabelled since), no one has decided on it (a label given or
+    kept by anyone, or this user's skip, not undone; a decision on an example, such as a
+    review or a relabel on the dataset page, means a person chose its label), and the
+    suggested intent is still active."""
+    found = _active_label_issues()
+    if found is None:
+        return []
+    number, trained_at, issues = found
+    by_fingerprint = {issue["text_sha256"]: issue for issue in issues}
+    decided = LabelDecision.objects.filter(
+        _decided(user_id=user_id), kind=LabelDecision.Kind.EXAMPLE, item_id=OuterRef("pk")
+    )
+    examples = (
+        LabeledExample.objects.filter(
+            text_sha256__in=list(by_fingerprint),
+            status=LabeledExample.Status.TRUSTED,
+            intent__active=True,
+        )
+        .exclude(Exists(decided))
+        .select_related("intent")
+    )
+    if trained_at is not None:
+        examples = examples.filter(labelled_at__lte=trained_at)
+    active = set(Intent.objects.filter(active=True).values_list("name", flat=True))
+    rank = {fingerprint: position for position, fingerprint in enumerate(by_fingerprint)}
+    suspects = [
+        _SuspectedMislabel(example, by_fingerprint[example.text_sha256], number, trained_at)
+        for example in examples
+        if example.intent.name == by_fingerprint[example.text_sha256]["label"]
+        and by_fingerprint[example.text_sha256]["suggestion"] in active
+    ]
+    return sorted(suspects, key=lambda suspect: rank[suspect.example.text_sha256])
+
+
+def _suspected_mislabel(example: LabeledExample) -> _SuspectedMislabel | None:
+    """The example as the active version's suspected mislabel, if it is one with its label."""
+    found = _active_label_issues()
+    if found is None:
+        return None
+    number, trained_at, issues = found
+    for issue in issues:
+        if issue["text_sha256"] == example.text_sha256 and issue["label"] == example.intent.name:
+            return _SuspectedMislabel(example, issue, number, trained_at)
+    return None
 
 
 def _open_disagreements_count(user_id: int) -> int:
@@ -381,6 +485,43 @@ def _prediction_item(prediction: Prediction) -> QueueItem:
         kustomer_conversation_id=prediction.kustomer_conversation_id,
         margin=margin,
         top=top,
+    )
+
+
+def _mislabel_item(suspect: _SuspectedMislabel) -> QueueItem:
+    example, issue = suspect.example, suspect.issue
+    label = example.intent.name
+    top = [(name, intent_display_name(name), float(p)) for name, p in issue["top"]]
+    suggestion = issue["suggestion"]
+    said = f"{intent_display_name(suggestion)} ({issue['suggestion_probability']:.0%})"
+    # The label is always a choice, with its probability, so that keeping it is one key away.
+    choices = list(top)
+    if label not in {name for name, _, _ in top}:
+        choices.append((label, intent_display_name(label), float(issue["label_probability"])))
+    return QueueItem(
+        kind=MISLABEL,
+        item_id=example.id,
+        text=example.text,
+        reason=f"Labelled {intent_display_name(label)}, but the model, trained without it, "
+        f"says {said}",
+        suggestion=suggestion,
+        choices=_choices(choices),
+        statements=[
+            Statement(
+                example.labelled_by or f"Dataset ({example.get_source_display().lower()})",
+                intent_display_name(label),
+                example.labelled_at,
+            ),
+            Statement(
+                f"Model v{suspect.version_number}, trained without it",
+                f"{said}; {intent_display_name(label)} {issue['label_probability']:.0%}",
+                suspect.trained_at,
+            ),
+        ],
+        kustomer_message_id=example.kustomer_message_id,
+        kustomer_conversation_id=example.kustomer_conversation_id,
+        top=top,
+        current_label=label,
     )
 
 

@@ -3,6 +3,7 @@ from typing import NamedTuple
 from django.db.models import Count, QuerySet
 
 from .models import (
+    HistoryImport,
     Intent,
     IntentFeedback,
     LabeledExample,
@@ -67,3 +68,39 @@ def latest_prediction_for_message(kustomer_message_id: str) -> Prediction | None
         .order_by("-created_at", "-id")
         .first()
     )
+
+
+# --- Import from Kustomer -------------------------------------------------------------------
+
+
+def history_imports_listed(*, limit: int = 20) -> list[HistoryImport]:
+    """The latest imports that were started (previews nobody imported are left out)."""
+    return list(
+        HistoryImport.objects.exclude(status=HistoryImport.Status.PREVIEWING)
+        .select_related("created_by")
+        .order_by("-created_at", "-id")[:limit]
+    )
+
+
+def history_import_get(pk: int) -> HistoryImport | None:
+    return HistoryImport.objects.select_related("created_by").filter(pk=pk).first()
+
+
+def intents_to_map() -> list[Intent]:
+    """The intents a tag or value can be mapped to: the active ones."""
+    return list(Intent.objects.filter(active=True).order_by("name"))
+
+
+def history_import_suggested_mapping(row: HistoryImport) -> dict[str, str]:
+    """{value: intent name} to preselect: the import's own mapping, else an intent whose name
+    is the value written as a name ("Track order" and "track-order" → track_order)."""
+    if row.mapping:
+        return dict(row.mapping)
+    names = set(Intent.objects.filter(active=True).values_list("name", flat=True))
+    suggested = {}
+    for entry in row.preview.get("values", []):
+        value = str(entry["value"])
+        candidate = "_".join(value.replace("-", " ").replace("_", " ").lower().split())
+        if candidate in names:
+            suggested[value] = candidate
+    return suggested

@@ -17,11 +17,13 @@ from copilot.agents import Agent
 from . import training
 from .artifacts import ArtifactError, library_versions, serialize
 from .importing import LabelledRow
+from .label_issues import LabelIssue
 from .models import (
     Intent,
     IntentFeedback,
     LabeledExample,
     ModelVersion,
+    ModelVersionDataset,
     Prediction,
     text_fingerprint,
 )
@@ -139,19 +141,29 @@ def training_run_start(*, created_by=None) -> ModelVersion:
 
 
 class _ProgressWriter:
-    """Writes training progress to the version row, at most a few times a second."""
+    """Writes training progress to the version row, at most a few times a second, and every
+    new step to its log."""
 
     def __init__(self, version_id: int) -> None:
         self.version_id = version_id
         self.written_at = 0.0
+        self.log: list[dict] = []
+
+    def note(self, step: str, fraction: float = 0.0) -> None:
+        self.log.append(
+            {"at": timezone.now().isoformat(), "progress": round(fraction, 3), "step": step[:255]}
+        )
 
     def __call__(self, fraction: float, message: str) -> None:
+        new_step = not self.log or self.log[-1]["step"] != message[:255]
+        if new_step:
+            self.note(message, fraction)
         now = time.monotonic()
-        if now - self.written_at < 0.25 and fraction < 1.0:
+        if not new_step and now - self.written_at < 0.25 and fraction < 1.0:
             return
         self.written_at = now
         ModelVersion.objects.filter(pk=self.version_id, status=ModelVersion.Status.TRAINING).update(
-            progress=round(fraction, 3), progress_message=message[:255]
+            progress=round(fraction, 3), progress_message=message[:255], training_log=self.log
         )
 
 
@@ -171,25 +183,44 @@ def model_version_train(*, version_id: int) -> ModelVersion:
     examples = training_examples()
     texts = [text for text, _ in examples]
     labels = [label for _, label in examples]
+    progress = _ProgressWriter(version_id)
+    progress.note(f"started on {len(texts)} examples of {len(set(labels))} intents")
     try:
         result = training.train(
             texts,
             labels,
             params=TrainingParams(min_examples_per_intent=settings.INTENT_MIN_EXAMPLES),
             seed=settings.INTENT_TRAINING_SEED,
-            progress=_ProgressWriter(version_id),
+            progress=progress,
+            with_label_issues=True,
         )
         artifact, sha256 = serialize(result.classifier)
     except training.TrainingDataError as error:
-        return _model_version_fail(version_id, str(error))
+        return _model_version_fail(version_id, str(error), progress)
     except Exception as error:
         logger.exception("training of model version %s failed", version_id)
-        return _model_version_fail(version_id, f"Training failed: {type(error).__name__}: {error}")
+        return _model_version_fail(
+            version_id, f"Training failed: {type(error).__name__}: {error}", progress
+        )
+    progress.note(
+        f"done: accuracy {result.metrics.accuracy:.1%}, macro-F1 {result.metrics.macro_f1:.1%}",
+        1.0,
+    )
 
+    # Kept before the version is ready, so that every ready version has the examples it learnt
+    # from (a run taken over after its worker died replaces what the dead run kept).
+    ModelVersionDataset.objects.update_or_create(
+        version_id=version_id,
+        defaults={
+            "examples": [list(example) for example in examples],
+            "label_issues": _label_issues_stored(result.label_issues, texts),
+        },
+    )
     ModelVersion.objects.filter(pk=version_id, status=ModelVersion.Status.TRAINING).update(
         status=ModelVersion.Status.READY,
         progress=1.0,
         progress_message="done",
+        training_log=progress.log,
         training_data_sha256=training.training_data_hash(texts, labels),
         training_size=len(texts),
         library_versions=library_versions(),
@@ -202,9 +233,30 @@ def model_version_train(*, version_id: int) -> ModelVersion:
     return ModelVersion.objects.get(pk=version_id)
 
 
-def _model_version_fail(version_id: int, reason: str) -> ModelVersion:
+def _label_issues_stored(issues: Iterable[LabelIssue], texts: list[str]) -> list[dict]:
+    """Suspected mislabels as JSON, each naming its example by the fingerprint of its text
+    (one example per fingerprint), so that the queue finds the example without the training
+    data's order."""
+    return [
+        {
+            "text_sha256": text_fingerprint(texts[issue.index]),
+            "label": issue.label,
+            "label_probability": round(issue.label_probability, 4),
+            "suggestion": issue.suggestion,
+            "suggestion_probability": round(issue.suggestion_probability, 4),
+            "top": [[name, round(probability, 4)] for name, probability in issue.top],
+        }
+        for issue in issues
+    ]
+
+
+def _model_version_fail(version_id: int, reason: str, progress: _ProgressWriter) -> ModelVersion:
+    progress.note(f"failed: {reason}")
     ModelVersion.objects.filter(pk=version_id, status=ModelVersion.Status.TRAINING).update(
-        status=ModelVersion.Status.FAILED, failure_reason=reason, progress_message="failed"
+        status=ModelVersion.Status.FAILED,
+        failure_reason=reason,
+        progress_message="failed",
+        training_log=progress.log,
     )
     return ModelVersion.objects.get(pk=version_id)
 

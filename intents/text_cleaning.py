@@ -43,7 +43,7 @@ import unicodedata
 
 from .cleaning_lexicon import GLOSSARY, SYNONYMS
 
-__all__ = ["GLOSSARY", "PLACEHOLDERS", "SYNONYMS", "clean_text", "fold_accents"]
+__all__ = ["GLOSSARY", "PLACEHOLDERS", "SYNONYMS", "clean_text", "fold_accents", "html_to_text"]
 
 #: Placeholder words that replace identifiers. They are plain lower-case words so the
 #: vectoriser treats them as ordinary tokens.
@@ -257,6 +257,12 @@ def fold_accents(text: str) -> str:
     text = text.translate(_FOLD_EXTRA)
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def html_to_text(text: str) -> str:
+    """The text of a message that may be HTML (an email body): tags dropped, line breaks kept,
+    entities decoded; plain text is returned as it is."""
+    return _strip_html(text)
 
 
 def _strip_html(text: str) -> str:

@@ -146,6 +146,7 @@ def _queue_context(request: HttpRequest) -> dict:
     start_of_day = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
     return {
         "remaining": review.labelling_queue_count(user_id=request.user.pk),
+        "mislabels": review.suspected_mislabels_count(user_id=request.user.pk),
         "done_today": review.label_decisions_count_since(
             user_id=request.user.pk, since=start_of_day
         ),
@@ -283,6 +284,7 @@ def version_detail(request: HttpRequest, number: int) -> HttpResponse:
             "version": version,
             "metrics": metrics,
             "active": active,
+            "training_log": reports.training_log(version),
             "per_intent": sorted(metrics.per_intent.items(), key=lambda item: item[1].f1)
             if metrics
             else [],
@@ -447,7 +449,7 @@ def intent_create(request: HttpRequest) -> HttpResponse:
 @require_POST
 @staff_required(INTENT_PERMISSION)
 def intent_change(request: HttpRequest, intent_id: int) -> HttpResponse:
-    """One form per intent: `action` is "describe", "merge" or "retire"."""
+    """One form per intent: `action` is "rename", "describe", "merge" or "retire"."""
     action = request.POST.get("action", "")
     try:
         if action == "describe":
@@ -457,6 +459,13 @@ def intent_change(request: HttpRequest, intent_id: int) -> HttpResponse:
                 description=request.POST.get("description", ""),
             )
             messages.success(request, f"{intent.name}: description saved.")
+        elif action == "rename":
+            intent = curation.intent_rename(
+                user=request.user,
+                intent_id=intent_id,
+                title=request.POST.get("title", ""),
+            )
+            messages.success(request, f"{intent.name} is now called {intent.display_name}.")
         elif action == "merge":
             change = curation.intent_merge(
                 user=request.user,

@@ -28,8 +28,10 @@ def _clear_cache():
     from django.core.cache import cache
 
     from copilot.integrations.ratelimit import forget_shared_rate_limiters
+    from intents.models import intent_titles_forget
 
     forget_shared_rate_limiters()
+    intent_titles_forget()  # a renamed intent's title must not outlive its test's transaction
     yield
     with contextlib.suppress(Exception):  # a test may have pointed the cache at a stopped Redis
         cache.clear()

@@ -9,14 +9,14 @@ import logging
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 
 from .http import IntegrationError, PermanentError, RateLimited, TransientError, tls_context
-from .ratelimit import LimiterUnavailable, Limits, RateLimiter, shared_rate_limiter
+from .ratelimit import LimiterUnavailable, Limits, RateLimiter, ShareOfLimiter, shared_rate_limiter
 
 # We count a request when it leaves, Kustomer when it arrives. Counting each one a second longer
 # than Kustomer's minute keeps a slow request of the last window from landing in the next one
@@ -24,6 +24,10 @@ from .ratelimit import LimiterUnavailable, Limits, RateLimiter, shared_rate_limi
 WINDOW_MARGIN_SECONDS = 1.0
 
 logger = logging.getLogger(__name__)
+
+# Kustomer's search answers at most this many pages of one query, and this many hits a page.
+SEARCH_PAGES_MAX = 100
+SEARCH_PAGE_SIZE_MAX = 500
 
 # A reset value above this is an epoch time, below it a number of seconds to wait: Kustomer's
 # documentation does not say which it sends, so both are accepted.
@@ -71,17 +75,33 @@ class Conversation:
     name: str
     status: str
     tags: list[str]
+    custom: dict[str, Any] = field(default_factory=dict)
+    created_at: datetime | None = None
 
     @classmethod
     def from_resource(cls, resource: dict) -> "Conversation":
+        """A conversation, or a search hit with `idsOnly=true` (an id and nothing else)."""
         attributes = resource.get("attributes") or {}
+        custom = attributes.get("custom")
         return cls(
             id=resource["id"],
             customer_id=_relationship_id(resource, "customer"),
             name=attributes.get("name") or "",
             status=attributes.get("status") or "",
-            tags=list(attributes.get("tags") or []),
+            tags=[tag for tag in attributes.get("tags") or [] if isinstance(tag, str)],
+            custom=dict(custom) if isinstance(custom, dict) else {},
+            created_at=_parse_time(attributes.get("createdAt")),
         )
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    """One page of a search: its hits and how many match in all."""
+
+    conversations: list[Conversation]
+    total: int
+    total_pages: int
+    next_path: str | None
 
 
 @dataclass(frozen=True)
@@ -261,6 +281,19 @@ class OutboundWebhook:
         )
 
 
+def _utc_iso(moment: datetime) -> str:
+    """A UTC ISO date-time with milliseconds, as Kustomer's search takes and writes dates."""
+    utc = moment.astimezone(UTC)
+    return f"{utc:%Y-%m-%dT%H:%M:%S}.{utc.microsecond // 1000:03d}Z"
+
+
+def _middle(start: datetime, end: datetime) -> datetime | None:
+    """The whole millisecond halfway between, or None when the window cannot be split."""
+    half = (end - start) / 2
+    middle = start + timedelta(milliseconds=half // timedelta(milliseconds=1))
+    return middle if start < middle < end else None
+
+
 def _error_text(response: httpx.Response) -> str:
     """Kustomer's `errors` array as one sentence (falls back to the status line)."""
     try:
@@ -316,6 +349,30 @@ class KustomerClient:
             verify=tls_context(),
             transport=transport,
         )
+
+    @classmethod
+    def for_history_import(cls) -> "KustomerClient":
+        """The client for importing past conversations (the training UI's preview and runs).
+
+        Its requests take a slot in a window of their own, KUSTOMER_IMPORT_REQUESTS_PER_MINUTE
+        wide, and then one in the org-wide window the live pipeline uses, so that an import
+        never takes more than its share of the org's budget and the live pipeline keeps the rest.
+        """
+        from django.conf import settings
+
+        client = cls.from_settings()
+        client.rate_limiter = ShareOfLimiter(
+            own=shared_rate_limiter(
+                "kustomer-import",
+                Limits(
+                    per_window=settings.KUSTOMER_IMPORT_REQUESTS_PER_MINUTE,
+                    per_customer=settings.KUSTOMER_CUSTOMER_CREATES_PER_MINUTE,
+                    window_seconds=60.0 + WINDOW_MARGIN_SECONDS,
+                ),
+            ),
+            shared=client.rate_limiter,
+        )
+        return client
 
     @classmethod
     def from_settings(cls) -> "KustomerClient":
@@ -512,6 +569,124 @@ class KustomerClient:
         path = f"/v1/conversations/{quote(conversation_id)}/messages"
         for resource in self._pages(path, page_size=page_size):
             yield Message.from_resource(resource)
+
+    # --- search ---------------------------------------------------------------------------------
+
+    def search_conversations_page(
+        self,
+        criteria: list[dict],
+        *,
+        page: int = 1,
+        page_size: int = 100,
+        ids_only: bool = False,
+        time_zone: str | None = None,
+        next_path: str | None = None,
+    ) -> SearchPage:
+        """One page of conversations matching `criteria` (each `{"<attribute>": {op: value}}`,
+        e.g. `{"conversation_tags": {"in": ["refund-request"]}}`), oldest first.
+
+        `POST /v1/customers/search` with `queryContext: "conversation"`: it needs a search role
+        (`org.user.search.read`) and Kustomer allows API keys 100 searches a minute. Pass a
+        previous page's `next_path` to read the page after it.
+        """
+        if not 1 <= page_size <= SEARCH_PAGE_SIZE_MAX:
+            raise ValueError(f"page_size must be between 1 and {SEARCH_PAGE_SIZE_MAX}")
+        body: dict[str, Any] = {
+            "queryContext": "conversation",
+            "and": criteria,
+            "sort": [{"conversation_created_at": "asc"}],
+        }
+        if time_zone:
+            body["timeZone"] = time_zone
+        if next_path:
+            payload = self._request("POST", next_path, json=body)
+        else:
+            params: dict[str, Any] = {"page": page, "pageSize": page_size}
+            if ids_only:
+                params["idsOnly"] = "true"
+            payload = self._request("POST", "/v1/customers/search", json=body, params=params)
+        payload = payload or {}
+        meta = payload.get("meta") or {}
+        return SearchPage(
+            conversations=[
+                Conversation.from_resource(resource) for resource in payload.get("data") or []
+            ],
+            total=int(meta.get("total") or 0),
+            total_pages=int(meta.get("totalPages") or 0),
+            next_path=(payload.get("links") or {}).get("next"),
+        )
+
+    def count_conversations(self, criteria: list[dict], *, time_zone: str | None = None) -> int:
+        """How many conversations match, from one `idsOnly` search of one hit."""
+        return self.search_conversations_page(
+            criteria, page_size=1, ids_only=True, time_zone=time_zone
+        ).total
+
+    def search_conversations(
+        self,
+        *,
+        created_from: datetime,
+        created_to: datetime,
+        criteria: list[dict] | None = None,
+        page_size: int = 100,
+    ) -> Iterator[Conversation]:
+        """Every conversation created from `created_from` up to `created_to` (both included,
+        timezone-aware) that matches `criteria`, oldest first.
+
+        Kustomer stops paging a query at page 100: a window holding more than that is split in
+        two halves by date, each read alone (and split again while needed), so nothing past the
+        hundredth page is lost.
+        """
+        if created_from.tzinfo is None or created_to.tzinfo is None:
+            raise ValueError("created_from and created_to must be timezone-aware")
+        yield from self._search_window(
+            start=created_from,
+            end=created_to,
+            end_included=True,
+            criteria=list(criteria or []),
+            page_size=page_size,
+        )
+
+    def _search_window(
+        self,
+        *,
+        start: datetime,
+        end: datetime,
+        end_included: bool,
+        criteria: list[dict],
+        page_size: int,
+    ) -> Iterator[Conversation]:
+        window = [
+            {"conversation_created_at": {"gte": _utc_iso(start)}},
+            {"conversation_created_at": {("lte" if end_included else "lt"): _utc_iso(end)}},
+        ]
+        page = self.search_conversations_page([*window, *criteria], page_size=page_size)
+        middle = _middle(start, end)
+        if page.total_pages > SEARCH_PAGES_MAX and middle is not None:
+            logger.info(
+                "kustomer search: %s hits from %s to %s is more than %s pages; splitting",
+                page.total,
+                _utc_iso(start),
+                _utc_iso(end),
+                SEARCH_PAGES_MAX,
+            )
+            yield from self._search_window(
+                start=start, end=middle, end_included=False, criteria=criteria, page_size=page_size
+            )
+            yield from self._search_window(
+                start=middle,
+                end=end,
+                end_included=end_included,
+                criteria=criteria,
+                page_size=page_size,
+            )
+            return
+        yield from page.conversations
+        while page.next_path:
+            page = self.search_conversations_page(
+                [*window, *criteria], page_size=page_size, next_path=page.next_path
+            )
+            yield from page.conversations
 
     def add_conversation_tags(self, conversation_id: str, tags: list[str]) -> None:
         self._request("POST", f"/v1/conversations/{quote(conversation_id)}/tags", json=tags)

@@ -160,7 +160,37 @@ class LocalRateLimiter:
             self._blocked_until = max(self._blocked_until, time.monotonic() + seconds)
 
 
-RateLimiter = RedisRateLimiter | LocalRateLimiter
+class ShareOfLimiter:
+    """A share of a shared budget: a request takes a slot in its own (smaller) window, then
+    one in the shared window, so that this kind of work never takes more than its share and the
+    shared total still counts it.
+
+    Kustomer's answers that say to hold off (a 429, `remaining: 0`) hold back this share only:
+    the other users of the shared window learn it from their own answers, and a limit that only
+    this work hits (Kustomer's per-key search limit) must not stop them.
+    """
+
+    def __init__(self, *, own: "RateLimiter", shared: "RateLimiter") -> None:
+        self.own = own
+        self.shared = shared
+
+    @property
+    def limits(self) -> Limits:
+        return self.own.limits
+
+    def acquire(self, *, customer_id: str | None = None) -> float:
+        wait = self.own.acquire(customer_id=customer_id)
+        if wait > 0:
+            return wait
+        # A slot of our own may go unused when the shared window is full: the share then runs a
+        # little slower, never faster, than it may.
+        return self.shared.acquire(customer_id=customer_id)
+
+    def block_for(self, seconds: float) -> None:
+        self.own.block_for(seconds)
+
+
+RateLimiter = RedisRateLimiter | LocalRateLimiter | ShareOfLimiter
 
 
 _shared: dict[tuple[str, str], RateLimiter] = {}

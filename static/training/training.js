@@ -20,12 +20,17 @@
     }
     if (dialog.open || typing(event.target)) return;
     if (goPending) {
+      // The key after "g" names a page; it must not also act on the page ("s" skips, "k"
+      // keeps in the queue), and this listener runs first.
       goPending = false;
+      event.preventDefault();
+      event.stopImmediatePropagation();
       const link = document.querySelector(`[data-go="${CSS.escape(event.key)}"]`);
       if (link) window.location.assign(link.href);
       return;
     }
     if (event.key === "g") {
+      event.stopImmediatePropagation();
       goPending = true;
       window.setTimeout(() => (goPending = false), 1500);
     }
@@ -80,6 +85,7 @@
     function updateCounts(result) {
       queue.ownerDocument.querySelectorAll("[data-remaining]").forEach((el) => (el.textContent = result.remaining));
       queue.ownerDocument.querySelectorAll("[data-done]").forEach((el) => (el.textContent = result.done_today));
+      queue.ownerDocument.querySelectorAll("[data-mislabels]").forEach((el) => (el.textContent = result.mislabels));
       const badge = document.querySelector('[data-count="queue"]');
       if (badge) badge.firstChild.textContent = result.remaining;
       undoButton.disabled = !result.can_undo;
@@ -164,8 +170,8 @@
         // On a focused button or link, Enter does what it always does.
         if (event.target instanceof Element && event.target.closest("button, a")) return;
         if (press('[data-shortcut="Enter"]')) event.preventDefault();
-      } else if (event.key === "s") {
-        if (press('[data-shortcut="s"]')) event.preventDefault();
+      } else if (event.key === "s" || event.key === "k") {
+        if (press(`[data-shortcut="${event.key}"]`)) event.preventDefault();
       } else if (event.key === "u") {
         event.preventDefault();
         if (!undoButton.disabled) undoForm.requestSubmit();

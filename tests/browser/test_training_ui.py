@@ -184,6 +184,12 @@ def test_a_lead_labels_the_queue_with_the_keyboard_alone(
     page.keyboard.press("Escape")
     expect(dialog).to_be_hidden()
 
+    # "g" then "s" goes to the suggested intents; the "s" does not also skip the message.
+    page.keyboard.press("g")
+    page.keyboard.press("s")
+    expect(page.get_by_role("heading", name="Suggested intents", level=1)).to_be_visible()
+    assert LabelDecision.objects.filter(action="skip", undone_at__isnull=True).count() == 0
+
 
 def test_the_overview_and_versions_pages_read_well(
     page: Page, origins: Origins, queue_world

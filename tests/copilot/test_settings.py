@@ -1,5 +1,6 @@
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -170,3 +171,19 @@ def test_with_the_sandbox_the_fakes_are_migrated_served_and_shown_in_the_admin(t
     assert "sandbox_kustomer_outboundwebhook" in pages["tables"]
     assert pages["fake_shopify_admin"] == 200
     assert pages["fake_kustomer_api"] == 200
+
+
+def test_every_setting_read_from_the_environment_is_documented_in_env_example():
+    root = PROJECT_ROOT
+    read = set(
+        re.findall(
+            r'env\.(?:str|int|bool|float|list|json|url)\(\s*"([A-Z0-9_]+)"',
+            (root / "copilot" / "settings.py").read_text(),
+        )
+    )
+    documented = set(
+        re.findall(r"^#? ?([A-Z0-9_]+)=", (root / ".env.example").read_text(), re.MULTILINE)
+    )
+
+    assert read, "no setting found: the pattern no longer matches settings.py"
+    assert read - documented == set(), "add these to .env.example, with a comment"

@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 from django.conf import settings
 from django.utils import timezone
+from django.utils.html import escape
 
 from copilot import queueing
 from intents import training
@@ -172,3 +173,28 @@ def test_a_run_whose_worker_died_mid_training_is_queued_again_and_trained(broker
     assert work_sweep() == {"training run": 1}
     assert broker.tasks("intents.tasks.train_model_version") == [(version.pk,)]
     assert model_version_train(version_id=version.pk).status == ModelVersion.Status.READY
+
+
+def test_a_run_keeps_a_log_of_its_steps_and_how_it_ended(labelled_examples):
+    version = model_version_train(version_id=model_version_create().id)
+
+    log = version.training_log
+    assert log[0]["step"] == "started on 72 examples of 4 intents"
+    assert log[-1]["step"].startswith("done: accuracy ")
+    assert len(log) > 3  # the steps training reported in between
+    times = [entry["at"] for entry in log]
+    assert times == sorted(times)
+    assert [entry["progress"] for entry in log] == sorted(entry["progress"] for entry in log)
+
+
+def test_a_failed_run_ends_its_log_with_the_reason_and_the_page_shows_it(db, admin_client):
+    from intents.services import examples_import
+    from tests.factories import labelled_rows
+
+    examples_import(rows=labelled_rows(["track_order"]))
+
+    version = model_version_train(version_id=model_version_create().id)
+
+    assert version.training_log[-1]["step"] == f"failed: {version.failure_reason}"
+    page = admin_client.get(f"/training/versions/{version.number}/").content.decode()
+    assert "Training log" in page and escape(f"failed: {version.failure_reason}") in page

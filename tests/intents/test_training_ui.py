@@ -16,6 +16,7 @@ from intents.models import (
     ModelVersion,
     ModelVersionEvent,
     Prediction,
+    intent_display_name,
     text_fingerprint,
 )
 from intents.prediction import Classification
@@ -689,3 +690,40 @@ def test_a_bulk_change_on_a_list_that_changed_since_it_was_shown_does_nothing(le
         response.content.decode()
     )
     assert not LabelDecision.objects.exists()
+
+
+def test_renaming_changes_the_name_people_read_and_keeps_the_key(lead_client, reviewer, intents):
+    track = Intent.objects.get(name="track_order")
+
+    response = lead_client.post(
+        reverse("intents:intent-change", args=[track.id]),
+        {"action": "rename", "title": "Where is my order"},
+        follow=True,
+    )
+
+    assert "track_order is now called Where is my order." in response.content.decode()
+    track.refresh_from_db()
+    assert (track.name, track.display_name) == ("track_order", "Where is my order")
+    # Everything that names intents by the key the model predicts reads the new title.
+    assert intent_display_name("track_order") == "Where is my order"
+    change = IntentChange.objects.get(action=IntentChange.Action.RENAME)
+    assert (change.detail, change.performed_by) == ("Track order", reviewer)
+    page = lead_client.get(reverse("intents:intents")).content.decode()
+    assert "once called “Track order”" in page
+
+
+def test_a_rename_to_another_intents_name_or_to_nothing_is_refused(lead_client, intents):
+    track = Intent.objects.get(name="track_order")
+
+    for title, sentence in [
+        ("Get refund", "get_refund is already called &#x27;Get refund&#x27;."),
+        ("   ", "Give the intent a name people will read"),
+    ]:
+        response = lead_client.post(
+            reverse("intents:intent-change", args=[track.id]),
+            {"action": "rename", "title": title},
+            follow=True,
+        )
+        assert sentence in response.content.decode()
+    track.refresh_from_db()
+    assert track.title == ""

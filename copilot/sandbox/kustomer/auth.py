@@ -36,6 +36,9 @@ class Role(StrEnum):
     KOBJECT_WRITE = "org.user.kobject.write"
     SHORTCUT_READ = "org.user.shortcut.read"
     DRAFT_READ = "org.user.draft.read"
+    # Either one lets a key search (POST /v1/customers/search).
+    SEARCH_READ = "org.user.search.read"
+    SEARCH_CREATE = "org.permission.search.create"
     # Every person's account carries it; it grants nothing by itself here.
     USER = "org.user"
     APPS_ADMIN = "org.admin.apps"
@@ -163,6 +166,15 @@ def _api_key(parts: list[str]) -> ApiKey:
 
 def _holds(roles: Any, role: str) -> bool:
     return Role.ADMIN in roles or role in roles
+
+
+def authorize_any(principal: Principal, roles: tuple[Role, ...]) -> None:
+    """Raises a 403 unless `principal` holds one of `roles` (or org.admin)."""
+    if any(_holds(principal.roles, role) for role in roles):
+        return
+    holder = "API key" if principal.api_key is not None else "access token"
+    names = " or ".join(role.value for role in roles)
+    raise ApiError(403, f"The {holder} lacks the role {names}", code="forbidden")
 
 
 def authorize(principal: Principal, role: Role | None) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from . import oauth, selectors, services, validation
+from . import history, oauth, selectors, services, validation
 from . import representations as render
 from .errors import ApiError, Duplicate, NotFound
 from .models import Conversation, Customer, Org
@@ -106,6 +106,15 @@ def conversation_create(request: HttpRequest, body: dict[str, Any], org: Org) ->
         channel=str(body.get("channel") or "email"),
     )
     return JsonResponse(render.conversation(conversation), status=201)
+
+
+def history_seed(request: HttpRequest, body: dict[str, Any], org: Org) -> JsonResponse:
+    """Past conversations with tags, a contact reason (`contactReasonStr`) and dates in the
+    past, across four customers of the past (idempotent: a second call writes nothing)."""
+    written = history.conversation_history_seed(org=org)
+    return JsonResponse(
+        {"written": written, "conversations": len(history.PAST_CONVERSATIONS)}, status=201
+    )
 
 
 def message_send(request: HttpRequest, body: dict[str, Any], org: Org) -> JsonResponse:

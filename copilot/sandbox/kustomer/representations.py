@@ -112,6 +112,11 @@ def conversation(row: Conversation) -> Json:
     )
 
 
+def conversation_id(row: Conversation) -> Json:
+    """A search hit with `idsOnly=true`."""
+    return {"type": "conversation", "id": row.id}
+
+
 def message_attributes(row: Message) -> Json:
     return {
         "channel": row.channel,

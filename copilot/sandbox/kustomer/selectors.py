@@ -1,6 +1,6 @@
 """Reads of the fake Kustomer, always scoped to one org."""
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from .errors import NotFound
 from .models import (
@@ -43,6 +43,11 @@ def conversation_get(*, org: Org, conversation_id: str) -> Conversation:
     if conversation is None:
         raise NotFound(f"Conversation {conversation_id} not found")
     return conversation
+
+
+def conversations_search(*, org: Org, condition: Q, order_by: tuple[str, ...]) -> QuerySet:
+    """The org's conversations matching a search (see search.py), in the order asked."""
+    return Conversation.objects.filter(org=org).filter(condition).order_by(*order_by)
 
 
 def conversation_messages(*, conversation: Conversation) -> QuerySet[Message]:

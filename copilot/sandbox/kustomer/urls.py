@@ -12,6 +12,7 @@ app_name = "sandbox_kustomer"
 urlpatterns = [
     # Kustomer's REST API.
     path("v1/customers/email=<path:email>", route(GET=views.customer_get_by_email)),
+    path("v1/customers/search", route(POST=views.conversation_search)),
     path(
         "v1/customers/<str:customer_id>/klasses/<str:klass_name>",
         route(POST=views.kobject_create),
@@ -97,6 +98,7 @@ urlpatterns = [
         control_route(GET=control.customer_list, POST=control.customer_create),
     ),
     path("_control/conversations", control_route(POST=control.conversation_create)),
+    path("_control/history", control_route(POST=control.history_seed)),
     path("_control/messages", control_route(GET=control.message_list, POST=control.message_send)),
     path("_control/shortcuts", control_route(POST=control.shortcut_upsert)),
     path("_control/notes", control_route(GET=control.note_list)),

@@ -6,12 +6,14 @@ Authentication, rate limits, roles and errors are handled by `api.route` (see ap
 from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
 from django.db.models import QuerySet
+from django.utils import timezone
 
-from . import oauth, selectors, services, validation
+from . import oauth, ratelimit, search, selectors, services, validation
 from . import representations as render
 from .api import Call, Reply, operation
-from .auth import Role
+from .auth import Role, authorize_any
 from .errors import ApiError, Duplicate, NotFound
 
 
@@ -41,6 +43,46 @@ def customer_get(call: Call, *, customer_id: str) -> Reply:
 def customer_get_by_email(call: Call, *, email: str) -> Reply:
     customer = selectors.customer_find_by_email(org=call.org, email=email)
     return Reply(render.single(render.customer(customer)))
+
+
+# --- search -------------------------------------------------------------------------------------
+
+
+@operation(role=None)
+def conversation_search(call: Call) -> Reply:
+    """`POST /v1/customers/search`: conversations for `queryContext: "conversation"`."""
+    authorize_any(call.principal, (Role.SEARCH_READ, Role.SEARCH_CREATE))
+    if call.principal.api_key is not None:
+        # Kustomer's own limit for search, per API key, on top of the org's.
+        decision = ratelimit.hit(
+            f"search:{call.principal.api_key.id}",
+            limit=settings.SANDBOX_KUSTOMER_SEARCH_RATE_LIMIT,
+            window=60,
+        )
+        if not decision.allowed:
+            raise ApiError(
+                429,
+                "The API key's search rate limit is exceeded; try again later",
+                code="rate_limited",
+                headers=ratelimit.headers(decision),
+            )
+    params = search.search_params(call.request.GET)
+    query = search.search_query(call.body, now=timezone.now())
+    rows = selectors.conversations_search(
+        org=call.org, condition=query.condition, order_by=query.order_by
+    )
+    extra = {"idsOnly": "true"} if params.ids_only else {}
+    body = render.page(
+        rows,
+        render=render.conversation_id if params.ids_only else render.conversation,
+        path=call.path,
+        page_number=params.page,
+        page_size=params.page_size,
+        query=extra,
+    )
+    if params.page >= search.SEARCH_PAGES_MAX:
+        body["links"]["next"] = None  # paging stops here, whatever is left
+    return Reply(body)
 
 
 # --- conversations ----------------------------------------------------------------------------

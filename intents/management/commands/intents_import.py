@@ -1,12 +1,8 @@
-import re
-
 from django.core.management.base import BaseCommand, CommandError
 
-from intents.importing import ImportFileError, read_labelled_file
+from intents.importing import INTENT_NAME, ImportFileError, read_labelled_file
 from intents.models import LabeledExample
 from intents.services import examples_import
-
-INTENT_NAME = re.compile(r"^[-a-zA-Z0-9_]{1,100}$")
 
 
 class Command(BaseCommand):

@@ -8,7 +8,7 @@ Safe to run any number of times: existing rows are found by name or email and ke
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from copilot.sandbox.kustomer import services
+from copilot.sandbox.kustomer import history, services
 from copilot.sandbox.kustomer.auth import Role
 from copilot.sandbox.kustomer.models import ApiKey, Customer
 
@@ -187,13 +187,18 @@ class Command(BaseCommand):
                     emit_webhooks=False,
                 )
 
+        # After the customers' current conversations, which are written only for a customer
+        # without any: past ones must not keep them from being written.
+        past = history.conversation_history_seed(org=org)
+
         for name, text in SHORTCUTS:
             services.shortcut_upsert(org=org, name=name, text=text)
         people = services.demo_users_ensure(org=org)
 
         self.stdout.write(
             f"Fake Kustomer org {org.name!r} ({org.id}): {created_customers} new customers, "
-            f"{len(CUSTOMERS)} in all, {len(SHORTCUTS)} shortcuts; people who can sign in: "
+            f"{len(CUSTOMERS)} in all, {len(SHORTCUTS)} shortcuts, {past} new past "
+            "conversations to import; people who can sign in: "
             f"{', '.join(person.name for person in people)}.\n"
             "Base URL: http://127.0.0.1:8000/sandbox/kustomer\n"
             "Admin API key (KUSTOMER_API_KEY):"
