@@ -209,6 +209,11 @@ CELERY_BEAT_SCHEDULE = {
         # A sweep still queued when the next is due is dropped, not run late in a pile.
         "options": {"expires": max(COPILOT_SWEEP_SECONDS - 1, 1)},
     },
+    "retrain-when-due": {
+        "task": "intents.tasks.retrain_when_due",
+        "schedule": 300.0,
+        "options": {"expires": 299},
+    },
 }
 
 # --- Webhooks ----------------------------------------------------------------------------------
@@ -258,6 +263,16 @@ INBOX_GIVE_UP_AFTER_SECONDS = env.int("INBOX_GIVE_UP_AFTER_SECONDS", default=24 
 INTENT_MODEL_REFRESH_SECONDS = env.float("INTENT_MODEL_REFRESH_SECONDS", default=2.0)
 # Fewest trusted examples an intent needs before a model can be trained on it.
 INTENT_MIN_EXAMPLES = env.int("INTENT_MIN_EXAMPLES", default=10)
+# Retraining without a person: every INTENT_RETRAIN_EVERY_HOURS (0: not on a schedule), or once
+# INTENT_RETRAIN_AFTER_LABELS trusted labels were given since the last run (0: not on labels).
+INTENT_RETRAIN_EVERY_HOURS = env.float("INTENT_RETRAIN_EVERY_HOURS", default=0.0)
+INTENT_RETRAIN_AFTER_LABELS = env.int("INTENT_RETRAIN_AFTER_LABELS", default=100)
+# A trained version goes live by itself only when, on the frozen evaluation set, its macro-F1 is
+# at most INTENT_PROMOTE_MACRO_F1_TOLERANCE below the live version's and no intent's F1 falls by
+# more than INTENT_PROMOTE_INTENT_F1_TOLERANCE; otherwise it waits for a person, with the reason.
+INTENT_AUTO_PROMOTE = env.bool("INTENT_AUTO_PROMOTE", default=True)
+INTENT_PROMOTE_MACRO_F1_TOLERANCE = env.float("INTENT_PROMOTE_MACRO_F1_TOLERANCE", default=0.01)
+INTENT_PROMOTE_INTENT_F1_TOLERANCE = env.float("INTENT_PROMOTE_INTENT_F1_TOLERANCE", default=0.05)
 # Agents whose intent labels from the card are trusted examples at once instead of waiting in
 # the training UI's queue: "user:<Kustomer user id>" or "role:<Kustomer role>", comma-separated.
 INTENT_TRUSTED_LABELLERS = env.list("INTENT_TRUSTED_LABELLERS", default=[])

@@ -119,3 +119,66 @@ def versions_compared_on_evaluation_set(
         rows=rows,
         seen=seen,
     )
+
+
+def version_on_evaluation_set(version: ModelVersion) -> dict:
+    """One version's figures on the frozen set's messages of the intents it knows, as stored
+    in `ModelVersion.evaluation`; empty when there is no set or no artifact."""
+    examples = list(
+        LabeledExample.objects.filter(held_out_at__isnull=False)
+        .order_by("id")
+        .values_list("text", "intent__name")
+    )
+    if not examples:
+        return {}
+    try:
+        classifier = load_model_version(version.pk).classifier
+    except ArtifactError:
+        return {}
+    known = set(classifier.labels)
+    scored = [(text, label) for text, label in examples if label in known]
+    if not scored:
+        return {}
+    metrics = evaluate(classifier, [text for text, _ in scored], [label for _, label in scored])
+    return {
+        "size": len(scored),
+        "set_size": len(examples),
+        "accuracy": metrics.accuracy,
+        "macro_f1": metrics.macro_f1,
+    }
+
+
+@dataclass(frozen=True)
+class PromotionVerdict:
+    promote: bool
+    reason: str  # a sentence, shown on the version's page either way
+
+
+def promotion_verdict(
+    comparison: EvaluationComparison | None,
+    *,
+    macro_f1_tolerance: float,
+    intent_f1_tolerance: float,
+) -> PromotionVerdict:
+    """Whether the challenger (`comparison.other`) is at least as good as the live version
+    (`comparison.base`) on the frozen evaluation set: its macro-F1 no more than
+    `macro_f1_tolerance` below, and no intent's F1 falling by more than `intent_f1_tolerance`."""
+    if comparison is None:
+        return PromotionVerdict(
+            False,
+            "Not promoted automatically: there is no frozen evaluation set to compare it with "
+            "the live version on. Freeze one on the Versions page.",
+        )
+    before, after = comparison.base.macro_f1, comparison.other.macro_f1
+    figures = f"macro-F1 {after:.1%} against {before:.1%} on {comparison.size} held-out messages"
+    if after < before - macro_f1_tolerance:
+        return PromotionVerdict(False, f"Not promoted automatically: {figures}.")
+    drops = [row for row in comparison.rows if row.delta is not None]
+    worst = min(drops, key=lambda row: row.delta, default=None)
+    if worst is not None and worst.delta < -intent_f1_tolerance:
+        return PromotionVerdict(
+            False,
+            f"Not promoted automatically: {figures}, but {worst.name}'s F1 fell from "
+            f"{worst.base_f1:.0%} to {worst.other_f1:.0%}.",
+        )
+    return PromotionVerdict(True, f"Promoted automatically: {figures}.")

@@ -114,6 +114,12 @@ class ModelVersion(QueuedWorkMixin):
     # Each step of the run as it began ({"at": ISO time, "progress": 0..1, "step": "..."}), and
     # how it ended: what a team lead reads when a run is slow or fails.
     training_log = models.JSONField(default=list, blank=True)
+    # Why the run started when no person started it ("schedule", "120 new labels").
+    trigger = models.CharField(max_length=100, blank=True)
+    # The version's figures on the frozen evaluation set when it was trained ({"size",
+    # "accuracy", "macro_f1"}), and why it was, or was not, promoted automatically.
+    evaluation = models.JSONField(default=dict, blank=True)
+    promotion_note = models.TextField(blank=True)
     training_data_sha256 = models.CharField(max_length=64, blank=True)
     training_size = models.PositiveIntegerField(default=0)
     library_versions = models.JSONField(default=dict, blank=True)
@@ -270,8 +276,9 @@ class LabelDecision(models.Model):
 
 
 class ModelVersionEvent(models.Model):
-    """A change of the live model made by a person: which version went live, which one it
-    replaced, who did it, when and why. The rows are the history of what was live when."""
+    """A change of the live model, made by a person or by automatic promotion: which version
+    went live, which one it replaced, who did it, when and why. The rows are the history of
+    what was live when."""
 
     class Action(models.TextChoices):
         PROMOTE = "promote", "Promoted"
@@ -287,8 +294,13 @@ class ModelVersionEvent(models.Model):
         related_name="replaced_by_events",
     )
     reason = models.TextField()
+    # Empty when the copilot promoted the version itself (INTENT_AUTO_PROMOTE).
     performed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="model_version_events"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="model_version_events",
     )
     performed_at = models.DateTimeField(auto_now_add=True)
 
