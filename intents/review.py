@@ -304,6 +304,11 @@ def _suspected_mislabels(user_id: int) -> list[_SuspectedMislabel]:
     decided = LabelDecision.objects.filter(
         _decided(user_id=user_id), kind=LabelDecision.Kind.EXAMPLE, item_id=OuterRef("pk")
     )
+    # A label a person gave from any queue item (an unsure prediction, a disagreement) is
+    # linked to the example it made or changed: that person chose the label too.
+    labelled = LabelDecision.objects.filter(example=OuterRef("pk"), undone_at__isnull=True).exclude(
+        action=LabelDecision.Action.SKIP
+    )
     examples = (
         LabeledExample.objects.filter(
             text_sha256__in=list(by_fingerprint),
@@ -311,6 +316,7 @@ def _suspected_mislabels(user_id: int) -> list[_SuspectedMislabel]:
             intent__active=True,
         )
         .exclude(Exists(decided))
+        .exclude(Exists(labelled))
         .select_related("intent")
     )
     if trained_at is not None:

@@ -219,6 +219,27 @@ def test_an_example_changed_since_the_version_was_trained_is_not_suspected(misla
 
 
 @pytest.mark.django_db
+def test_an_example_a_person_labelled_from_another_queue_item_is_not_suspected(
+    mislabelled, reviewer
+):
+    # A label given on an unsure prediction made or changed this example: a person chose it.
+    # (labelled_at is left as it was, so only the decision can keep it out.)
+    example = LabeledExample.objects.get(pk=mislabelled[1])
+    LabelDecision.objects.create(
+        kind=LabelDecision.Kind.PREDICTION,
+        item_id=1,
+        action=LabelDecision.Action.LABEL,
+        intent=example.intent,
+        example=example,
+        decided_by=reviewer,
+    )
+
+    suspected = {item.item_id for item in mislabel_items(reviewer)}
+
+    assert mislabelled[1] not in suspected and mislabelled[0] in suspected
+
+
+@pytest.mark.django_db
 def test_the_overview_counts_the_suspected_mislabels(mislabelled, reviewer, lead_client):
     response = lead_client.get(reverse("intents:overview"))
 

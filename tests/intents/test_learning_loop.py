@@ -4,11 +4,13 @@ version trained on what they labelled, once promoted, answers held-out messages 
 
 The messages are the project's hand-written realistic ones
 (intents/benchmarks/realistic_messages.csv, 27 intents, 10 messages each), split per intent in
-a fixed shuffled order: 3 are the shop's starting dataset, 4 arrive and get labelled, 3 are held
-out and never labelled. A shop starting out with a few examples per intent is where labels
-matter most, and all 27 intents keep the test near ten seconds. The demo shop's own dataset
-(intents/fixtures/demo_intents.csv) is not the start: it names 13 of the 27 intents, and with its
-50 templated examples per intent a handful of realistic ones per intent do not move the model.
+a fixed shuffled order: 2 are the shop's starting dataset, 5 arrive and get labelled, 3 are held
+out and never labelled (81 messages, enough to measure). Ten messages per intent leave no room
+for a larger start; a shop starting out with a few examples per intent is also where labels
+matter most. All 27 intents are used: the test takes about ten seconds. The demo shop's own
+dataset (intents/fixtures/demo_intents.csv) is not the start: it names only 13 of the 27
+intents, and next to its 50 templated examples per intent a handful of realistic ones do not
+move the model's held-out accuracy measurably.
 
 docs/bench/learning_loop.py runs this loop for several rounds; it imports the loop from here so
 that the benchmark's figures and this test measure the same thing.
@@ -46,8 +48,8 @@ from intents.services import (
 REALISTIC_MESSAGES = (
     Path(__file__).resolve().parents[2] / "intents" / "benchmarks" / "realistic_messages.csv"
 )
-STARTING_PER_INTENT = 3
-ARRIVING_PER_INTENT = 4  # the rest of each intent's 10 messages is held out
+STARTING_PER_INTENT = 2
+ARRIVING_PER_INTENT = 5  # the rest of each intent's 10 messages is held out
 ADA = Agent(id="agent-ada", name="Ada Lovelace")  # her labels wait for the team lead's review
 GRACE = Agent(id="agent-grace", name="Grace Hopper")  # a trusted labeller (see the test)
 AGENTS = (ADA, GRACE)
@@ -90,8 +92,8 @@ def version_train_and_promote(*, lead, reason: str) -> ModelVersion:
 
 def held_out_metrics(held_out: list[LabelledRow]) -> TrainingMetrics:
     """The active model's figures on messages it never learnt from."""
-    loaded = active_model.get()
-    return evaluate(loaded.classifier, [row.text for row in held_out], [r.intent for r in held_out])
+    texts, intents = [row.text for row in held_out], [row.intent for row in held_out]
+    return evaluate(active_model.get().classifier, texts, intents)
 
 
 @dataclass(frozen=True)
@@ -125,7 +127,9 @@ def labelling_round(*, arriving: list[LabelledRow], lead, first_message: int) ->
             intent_feedback_record(kustomer_message_id=message_id, agent=agent, confirm=True)
             confirmed += 1
         else:
-            intent_feedback_record(kustomer_message_id=message_id, agent=agent, intent_name=row.intent)
+            intent_feedback_record(
+                kustomer_message_id=message_id, agent=agent, intent_name=row.intent
+            )
     queue, labelled = queue_work_through(lead=lead, messages=messages)
     version = version_train_and_promote(lead=lead, reason=f"labelled {len(arriving)} messages")
     return Round(card, confirmed, queue, labelled, version)
@@ -144,7 +148,9 @@ def queue_work_through(*, lead, messages: dict[str, LabelledRow]) -> tuple[Count
             return kinds, labelled
         [item] = items
         intent = true_intents[item.text]
-        action = LabelDecision.Action.ACCEPT if item.suggestion == intent else LabelDecision.Action.LABEL
+        action = (
+            LabelDecision.Action.ACCEPT if item.suggestion == intent else LabelDecision.Action.LABEL
+        )
         label_decision_record(user=lead, key=item.key, action=action, intent_name=intent)
         kinds[item.kind] += 1
         if item.kind == LabelDecision.Kind.PREDICTION:
@@ -156,11 +162,9 @@ def queue_work_through(*, lead, messages: dict[str, LabelledRow]) -> tuple[Count
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("training_seed", [0, 1, 2])
-def test_labels_from_the_card_and_the_queue_raise_held_out_accuracy(
-    settings, django_user_model, training_seed
-):
-    settings.INTENT_TRAINING_SEED = training_seed
+# Two examples of each of 27 intents make small cross-validation folds: scikit-learn warns.
+@pytest.mark.filterwarnings("ignore:The number of unique classes:UserWarning")
+def test_labels_from_the_card_and_the_queue_raise_held_out_accuracy(settings, django_user_model):
     settings.INTENT_MIN_EXAMPLES = STARTING_PER_INTENT
     settings.INTENT_TRUSTED_LABELLERS = [f"user:{GRACE.id}"]
     lead = django_user_model.objects.create_user("lead", is_staff=True)
@@ -172,40 +176,39 @@ def test_labels_from_the_card_and_the_queue_raise_held_out_accuracy(
     loop = labelling_round(arriving=split.arriving, lead=lead, first_message=1)
     after = held_out_metrics(split.held_out)
 
-    # Every label given reached the new version, with its true intent, who gave it and how.
-    agents_examples = {
-        example.kustomer_message_id: example
-        for example in LabeledExample.objects.filter(source=LabeledExample.Source.AGENT_FEEDBACK)
-    }
-    assert set(agents_examples) == set(loop.card)
-    for message_id, example in agents_examples.items():
-        feedback = IntentFeedback.objects.get(kustomer_message_id=message_id)
-        assert example.intent.name == loop.card[message_id].intent
-        assert example.status == LabeledExample.Status.TRUSTED
-        # A trusted agent's label is trusted at once; another agent's, once the lead accepts it.
-        assert example.labelled_by == (GRACE.id if feedback.agent_id == GRACE.id else "lead")
-    assert {feedback.agent_id for feedback in IntentFeedback.objects.all()} == {ADA.id, GRACE.id}
+    # Every card verdict became a trusted example of the message's true intent: a trusted
+    # agent's at once, another agent's once the lead accepted it from the queue.
+    feedback = {row.kustomer_message_id: row for row in IntentFeedback.objects.all()}
+    assert set(feedback) == set(loop.card)
+    assert {row.agent_id for row in feedback.values()} == {ADA.id, GRACE.id}
     assert 0 < loop.confirmed < len(loop.card)  # some "Right", some corrections
-    assert loop.queue[LabelDecision.Kind.EXAMPLE] == len(loop.card) / len(AGENTS)
-    queue_examples = LabeledExample.objects.filter(source=LabeledExample.Source.ADMIN)
-    assert {example.kustomer_message_id for example in queue_examples} == set(
-        loop.labelled_from_queue
-    )
-    assert all(example.labelled_by == "lead" for example in queue_examples)
-    assert all(
-        example.intent.name == loop.labelled_from_queue[example.kustomer_message_id].intent
-        for example in queue_examples
-    )
-    # The queue serves unsure predictions only: most of those without feedback are.
+    from_agents = LabeledExample.objects.filter(source=LabeledExample.Source.AGENT_FEEDBACK)
+    assert {example.kustomer_message_id for example in from_agents} == set(loop.card)
+    for example in from_agents:
+        assert example.status == LabeledExample.Status.TRUSTED
+        assert example.intent.name == loop.card[example.kustomer_message_id].intent
+        by_grace = feedback[example.kustomer_message_id].agent_id == GRACE.id
+        assert example.labelled_by == (GRACE.id if by_grace else lead.username)
+    reviewed = sum(row.agent_id == ADA.id for row in feedback.values())
+    assert loop.queue[LabelDecision.Kind.EXAMPLE] == reviewed
+    # The lead labelled the unsure predictions the queue served: most messages without feedback.
+    from_queue = LabeledExample.objects.filter(source=LabeledExample.Source.ADMIN)
+    assert {example.kustomer_message_id for example in from_queue} == set(loop.labelled_from_queue)
     assert len(loop.labelled_from_queue) > (len(split.arriving) - len(loop.card)) / 2
-    new_texts = {row.text for row in [*loop.card.values(), *loop.labelled_from_queue.values()]}
-    dataset = ModelVersionDataset.objects.get(version=loop.version)
-    learnt = {text for text, _ in dataset.examples}
-    assert learnt == {row.text for row in split.starting} | new_texts
-    assert loop.version.training_size == first.training_size + len(new_texts)
+    for example in from_queue:
+        assert example.status == LabeledExample.Status.TRUSTED
+        assert example.intent.name == loop.labelled_from_queue[example.kustomer_message_id].intent
+        assert example.labelled_by == lead.username
+    # The promoted version learnt from the starting dataset and every label, never a held-out one.
+    labelled = [*loop.card.values(), *loop.labelled_from_queue.values()]
+    learnt = ModelVersionDataset.objects.get(version=loop.version).examples
+    assert sorted(map(tuple, learnt)) == sorted(
+        (row.text, row.intent) for row in [*split.starting, *labelled]
+    )
+    assert loop.version.training_size == first.training_size + len(labelled)
     assert active_model.get().version_id == loop.version.id
-    assert not learnt & {row.text for row in split.held_out}
 
-    # The figure docs/bench/learning_loop.py reports (median of 3 seeds): from 40 % to 60 %.
-    assert after.accuracy >= before.accuracy + 0.10, (before.accuracy, after.accuracy)
-    assert after.macro_f1 >= before.macro_f1 + 0.10, (before.macro_f1, after.macro_f1)
+    # With 5 shuffles of the split and training seeds 0-2, accuracy rose 14 to 21 points and
+    # macro-F1 10 to 20 (docs/bench/learning_loop.py gives the figures round by round).
+    assert after.accuracy >= before.accuracy + 0.08, (before.accuracy, after.accuracy)
+    assert after.macro_f1 >= before.macro_f1 + 0.05, (before.macro_f1, after.macro_f1)
