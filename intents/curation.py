@@ -217,12 +217,23 @@ def label_decision_undo(*, user) -> LabelDecision | None:
     if decision.batch is not None:
         _label_decision_batch_undo(decision)
         return decision
+    if decision.action == LabelDecision.Action.DELETE:
+        _example_restore(decision.item_id, decision.previous)
+        decision.undone_at = timezone.now()
+        decision.save(update_fields=["undone_at"])
+        return decision
     example = (
         LabeledExample.objects.select_for_update().filter(pk=decision.example_id).first()
         if decision.example_id
         else None
     )
-    if example is not None and decision.example_created:
+    if example is not None and decision.action == LabelDecision.Action.EDIT:
+        example.text = decision.previous["text"]
+        example.text_sha256 = text_fingerprint(example.text)
+        example.labelled_by = decision.previous["labelled_by"]
+        example.labelled_at = datetime.fromisoformat(decision.previous["labelled_at"])
+        example.save(update_fields=["text", "text_sha256", "labelled_by", "labelled_at"])
+    elif example is not None and decision.example_created:
         example.delete()
     elif example is not None and decision.previous:
         example.intent_id = decision.previous["intent_id"]
@@ -313,6 +324,127 @@ def example_relabel(*, user, example_id: int, intent_name: str) -> LabelDecision
         previous=previous,
         decided_by=user,
     )
+
+
+def _example_record(example: LabeledExample) -> dict:
+    """Everything of an example, for undoing its deletion."""
+    return {
+        **_example_snapshot(example),
+        "text": example.text,
+        "source": example.source,
+        "kustomer_message_id": example.kustomer_message_id,
+        "kustomer_conversation_id": example.kustomer_conversation_id,
+        "held_out_at": example.held_out_at.isoformat() if example.held_out_at else None,
+    }
+
+
+def _example_restore(example_id: int, record: dict) -> LabeledExample:
+    """The deleted example back under its own id. Raises `LabellingError` when another example
+    has taken its text since."""
+    fingerprint = text_fingerprint(record["text"])
+    if LabeledExample.objects.filter(text_sha256=fingerprint).exists():
+        raise LabellingError("Another example has this text now, so the deleted one cannot return.")
+    held_out_at = record.get("held_out_at")
+    labelled_at = datetime.fromisoformat(record["labelled_at"])
+    example = LabeledExample.objects.create(
+        pk=example_id,
+        text=record["text"],
+        text_sha256=fingerprint,
+        intent_id=record["intent_id"],
+        source=record["source"],
+        status=record["status"],
+        kustomer_message_id=record["kustomer_message_id"],
+        kustomer_conversation_id=record["kustomer_conversation_id"],
+        labelled_by=record["labelled_by"],
+        held_out_at=datetime.fromisoformat(held_out_at) if held_out_at else None,
+    )
+    # `labelled_at` is set on creation whatever is given (auto_now_add): put the old one back.
+    LabeledExample.objects.filter(pk=example.pk).update(labelled_at=labelled_at)
+    example.labelled_at = labelled_at
+    return example
+
+
+@transaction.atomic
+def example_edit(*, user, example_id: int, text: str) -> LabelDecision:
+    """Corrects an example's text (a typo, a signature left in), recorded with the text before.
+    Raises `LabellingError` for an empty text or one another example already has."""
+    text = text.strip()
+    if not text:
+        raise LabellingError("The text is empty: delete the example instead.")
+    example = LabeledExample.objects.select_for_update().filter(pk=example_id).first()
+    if example is None:
+        raise LabellingError("This example no longer exists.")
+    fingerprint = text_fingerprint(text)
+    if LabeledExample.objects.filter(text_sha256=fingerprint).exclude(pk=example.pk).exists():
+        raise LabellingError("Another example already has this text.")
+    previous = {**_example_snapshot(example), "text": example.text}
+    example.text, example.text_sha256 = text, fingerprint
+    example.labelled_by = user.get_username()
+    example.labelled_at = timezone.now()
+    example.save(update_fields=["text", "text_sha256", "labelled_by", "labelled_at"])
+    return LabelDecision.objects.create(
+        kind=LabelDecision.Kind.EXAMPLE,
+        item_id=example.pk,
+        kustomer_message_id=example.kustomer_message_id,
+        action=LabelDecision.Action.EDIT,
+        intent=example.intent,
+        example=example,
+        previous=previous,
+        decided_by=user,
+    )
+
+
+@transaction.atomic
+def example_delete(*, user, example_id: int) -> LabelDecision:
+    """Deletes an example, keeping all of it in the decision, so that undo brings it back and
+    the history says who deleted what. Raises `LabellingError` for an unknown example."""
+    example = LabeledExample.objects.select_for_update().filter(pk=example_id).first()
+    if example is None:
+        raise LabellingError("This example no longer exists.")
+    decision = LabelDecision.objects.create(
+        kind=LabelDecision.Kind.EXAMPLE,
+        item_id=example.pk,
+        kustomer_message_id=example.kustomer_message_id,
+        action=LabelDecision.Action.DELETE,
+        intent=example.intent,
+        previous=_example_record(example),
+        decided_by=user,
+    )
+    example.delete()
+    return decision
+
+
+@transaction.atomic
+def examples_delete_in_bulk(*, user, filters: ExampleFilters, expected_total: int) -> int:
+    """Deletes every example the filters select (all pages), each kept in a decision of one
+    batch that a single undo brings back. Refuses, like the bulk label, when the list changed
+    since it was shown."""
+    examples = list(examples_filtered(filters).select_for_update(of=("self",)))
+    if len(examples) != expected_total:
+        raise LabellingError(
+            f"The list has changed since you loaded it: {len(examples)} examples match now, "
+            f"not {expected_total}. Check it and try again."
+        )
+    batch = uuid.uuid4()
+    LabelDecision.objects.bulk_create(
+        [
+            LabelDecision(
+                kind=LabelDecision.Kind.EXAMPLE,
+                item_id=example.pk,
+                kustomer_message_id=example.kustomer_message_id,
+                action=LabelDecision.Action.DELETE,
+                intent=example.intent,
+                previous=_example_record(example),
+                decided_by=user,
+                batch=batch,
+            )
+            for example in examples
+        ],
+        batch_size=1000,
+    )
+    LabeledExample.objects.filter(pk__in=[example.pk for example in examples]).delete()
+    logger.info("bulk delete of %d examples by user %s", len(examples), user.pk)
+    return len(examples)
 
 
 # --- The training UI: intents ------------------------------------------------------------------
@@ -441,8 +573,13 @@ def _label_decision_batch_undo(decision: LabelDecision) -> None:
     examples = LabeledExample.objects.select_for_update().in_bulk(
         [row.example_id for row in decisions if row.example_id]
     )
+    for row in decisions:
+        if row.action == LabelDecision.Action.DELETE:
+            _example_restore(row.item_id, row.previous)
     restored, created = [], []
     for row in decisions:
+        if row.action == LabelDecision.Action.DELETE:
+            continue
         example = examples.get(row.example_id)
         if example is not None and row.example_created:
             created.append(example.pk)

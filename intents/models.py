@@ -238,6 +238,10 @@ class LabelDecision(models.Model):
         ACCEPT = "accept", "Accepted the suggestion"
         LABEL = "label", "Labelled"
         SKIP = "skip", "Skipped"
+        # On the dataset page: the text corrected, or the example deleted (`previous` keeps all
+        # of it, so that undo brings it back).
+        EDIT = "edit", "Edited the text"
+        DELETE = "delete", "Deleted"
 
     kind = models.CharField(max_length=20, choices=Kind.choices)
     item_id = models.BigIntegerField()  # the id of the example, feedback or prediction

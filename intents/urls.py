@@ -15,6 +15,7 @@ urlpatterns = [
     path("dataset/", views.dataset, name="dataset"),
     path("dataset/bulk", views.dataset_bulk, name="dataset-bulk"),
     path("dataset/<int:example_id>/relabel", views.example_relabel, name="example-relabel"),
+    path("dataset/<int:example_id>/change", views.example_change, name="example-change"),
     path("dataset/import/", dataset_views.dataset_import, name="dataset-import"),
     path(
         "dataset/import/<str:token>/",

@@ -225,7 +225,13 @@ def queue_decide(request: HttpRequest) -> HttpResponse:
 @staff_required(LABEL_PERMISSION)
 def queue_undo(request: HttpRequest) -> HttpResponse:
     """Undoes the reviewer's latest decision and shows its item again."""
-    decision = curation.label_decision_undo(user=request.user)
+    try:
+        decision = curation.label_decision_undo(user=request.user)
+    except curation.LabellingError as error:
+        if _wants_json(request):
+            return JsonResponse({"ok": False, "message": str(error)}, status=409)
+        messages.error(request, str(error))
+        return redirect("intents:dataset")
     if decision is None:
         message = "There is nothing to undo."
         if _wants_json(request):
@@ -569,12 +575,24 @@ def _filters_from(data) -> reports.ExampleFilters:
 @require_POST
 @staff_required(LABEL_PERMISSION)
 def dataset_bulk(request: HttpRequest) -> HttpResponse:
-    """Accepts, or relabels, every example of the filtered list (all pages)."""
+    """Accepts, relabels or deletes every example of the filtered list (all pages)."""
     filters = _filters_from(request.POST)
     expected = request.POST.get("expected_total", "")
     relabel = request.POST.get("choice") == "label"
     new_intent = request.POST.get("new_intent", "").strip()
     query = request.POST.get("query", "")
+    if request.POST.get("choice") == "delete":
+        try:
+            count = curation.examples_delete_in_bulk(
+                user=request.user,
+                filters=filters,
+                expected_total=int(expected) if expected.isdigit() else -1,
+            )
+        except curation.LabellingError as error:
+            messages.error(request, str(error))
+        else:
+            messages.success(request, f"{count} examples deleted. Undo brings them all back.")
+        return redirect(f"{reverse('intents:dataset')}?{query}")
     if relabel and not new_intent:
         messages.error(request, "Pick the intent to relabel them as.")
         return redirect(f"{reverse('intents:dataset')}?{query}")
@@ -591,3 +609,25 @@ def dataset_bulk(request: HttpRequest) -> HttpResponse:
         verb = "relabelled" if relabel else "accepted"
         messages.success(request, f"{count} examples {verb}. Undo brings them all back.")
     return redirect(f"{reverse('intents:dataset')}?{query}")
+
+
+@require_POST
+@staff_required(LABEL_PERMISSION)
+def example_change(request: HttpRequest, example_id: int) -> HttpResponse:
+    """One example's text corrected (`action` "edit") or the example deleted ("delete"); both
+    are recorded and undone like a label."""
+    try:
+        if request.POST.get("action") == "delete":
+            curation.example_delete(user=request.user, example_id=example_id)
+            messages.success(request, "Example deleted. Undo brings it back.")
+        else:
+            curation.example_edit(
+                user=request.user, example_id=example_id, text=request.POST.get("text", "")
+            )
+            messages.success(request, "Text saved.")
+    except curation.LabellingError as error:
+        messages.error(request, str(error))
+    next_url = request.POST.get("next", "")
+    if not next_url.startswith(reverse("intents:dataset")):
+        next_url = reverse("intents:dataset")
+    return redirect(next_url)

@@ -727,3 +727,70 @@ def test_a_rename_to_another_intents_name_or_to_nothing_is_refused(lead_client, 
         assert sentence in response.content.decode()
     track.refresh_from_db()
     assert track.title == ""
+
+
+def test_editing_an_examples_text_is_recorded_and_undone(lead_client, reviewer, labelled_examples):
+    example = LabeledExample.objects.order_by("id").first()
+    before = example.text
+
+    lead_client.post(
+        reverse("intents:example-change", args=[example.id]),
+        {"action": "edit", "text": "  where is my parcel 1000  "},
+    )
+
+    example.refresh_from_db()
+    assert (example.text, example.text_sha256) == (
+        "where is my parcel 1000",
+        text_fingerprint("where is my parcel 1000"),
+    )
+    decision = LabelDecision.objects.get(action="edit")
+    assert (decision.previous["text"], decision.decided_by) == (before, reviewer)
+    lead_client.post(reverse("intents:queue-undo"), {"next": reverse("intents:dataset")})
+    example.refresh_from_db()
+    assert example.text == before
+
+
+def test_an_edit_to_another_examples_text_or_to_nothing_is_refused(lead_client, labelled_examples):
+    first, second = LabeledExample.objects.order_by("id")[:2]
+
+    for text, sentence in [(second.text, "Another example already has this text."), ("  ", "")]:
+        response = lead_client.post(
+            reverse("intents:example-change", args=[first.id]),
+            {"action": "edit", "text": text},
+            follow=True,
+        )
+        assert sentence in response.content.decode()
+    assert not LabelDecision.objects.exists()
+
+
+def test_a_deleted_example_is_kept_in_the_history_and_undo_brings_it_back(
+    lead_client, reviewer, labelled_examples
+):
+    example = LabeledExample.objects.order_by("id").first()
+    fields = {f: getattr(example, f) for f in ("text", "intent_id", "source", "labelled_at")}
+
+    lead_client.post(reverse("intents:example-change", args=[example.id]), {"action": "delete"})
+
+    assert not LabeledExample.objects.filter(pk=example.pk).exists()
+    decision = LabelDecision.objects.get(action="delete")
+    assert (decision.item_id, decision.previous["text"]) == (example.pk, fields["text"])
+    lead_client.post(reverse("intents:queue-undo"), {"next": reverse("intents:dataset")})
+    restored = LabeledExample.objects.get(pk=example.pk)
+    assert {f: getattr(restored, f) for f in fields} == fields
+
+
+def test_a_bulk_delete_reaches_every_page_and_one_undo_brings_them_back(
+    lead_client, labelled_examples
+):
+    total = LabeledExample.objects.filter(intent__name="track_order").count()
+
+    response = lead_client.post(
+        reverse("intents:dataset-bulk"),
+        {"intent": "track_order", "expected_total": str(total), "choice": "delete"},
+        follow=True,
+    )
+
+    assert f"{total} examples deleted. Undo brings them all back." in response.content.decode()
+    assert not LabeledExample.objects.filter(intent__name="track_order").exists()
+    lead_client.post(reverse("intents:queue-undo"), {"next": reverse("intents:dataset")})
+    assert LabeledExample.objects.filter(intent__name="track_order").count() == total
