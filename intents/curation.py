@@ -1,6 +1,7 @@
-"""What team leads change from the training UI: labels (one at a time or a whole filtered list,
-every decision recorded and undoable), intents (create, describe, merge, retire), and which
-model version is live (promote, roll back, each with who, when and why)."""
+"""What team leads change in the examples from the training UI: labels (one at a time or a
+whole filtered list, every decision recorded and undoable), texts and deletions, the frozen
+evaluation set and suggested intents. Intents themselves change in `intents.intent_changes`,
+the live version in `intents.promotion`."""
 
 import random
 import uuid
@@ -11,28 +12,22 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from .intent_changes import intent_create
 from .models import (
     Intent,
-    IntentChange,
     IntentFeedback,
     LabelDecision,
     LabeledExample,
-    ModelVersion,
-    ModelVersionEvent,
     Prediction,
-    intent_name_in_words,
-    intent_titles_forget,
     text_fingerprint,
 )
 from .reports import (
     ExampleFilters,
     examples_filtered,
-    model_version_active,
-    model_version_to_roll_back_to,
 )
 from .review import MISLABEL, queue_key_parse
 from .selectors import latest_prediction_for_message
-from .services import ActivationError, logger, model_version_activate
+from .services import logger
 
 # --- The training UI: the labelling queue ------------------------------------------------------
 
@@ -247,53 +242,6 @@ def label_decision_undo(*, user) -> LabelDecision | None:
     return decision
 
 
-# --- The training UI: versions -----------------------------------------------------------------
-
-
-def _reason_required(reason: str) -> str:
-    reason = " ".join(reason.split())
-    if not reason:
-        raise ActivationError("Say why, in a few words: the history keeps it.")
-    return reason
-
-
-@transaction.atomic
-def model_version_promote(*, version_id: int, user, reason: str) -> ModelVersionEvent:
-    """Makes a trained version the live model (:func:`model_version_activate`) and records who
-    promoted it, when, why and which version it replaced. Raises `ActivationError`."""
-    reason = _reason_required(reason)
-    previous = model_version_active()
-    version = model_version_activate(version_id=version_id)
-    if previous is not None and previous.pk == version.pk:
-        raise ActivationError(f"v{version.number} is already the active model.")
-    return ModelVersionEvent.objects.create(
-        action=ModelVersionEvent.Action.PROMOTE,
-        version=version,
-        previous_version=previous,
-        reason=reason,
-        performed_by=user,
-    )
-
-
-@transaction.atomic
-def model_version_roll_back(*, user, reason: str) -> ModelVersionEvent:
-    """Makes the version that was live before the active one live again, and records it.
-    Raises `ActivationError` when there is no earlier version to go back to."""
-    reason = _reason_required(reason)
-    previous = model_version_active()
-    target = model_version_to_roll_back_to()
-    if previous is None or target is None:
-        raise ActivationError("There is no earlier live version to roll back to.")
-    version = model_version_activate(version_id=target.pk)
-    return ModelVersionEvent.objects.create(
-        action=ModelVersionEvent.Action.ROLL_BACK,
-        version=version,
-        previous_version=previous,
-        reason=reason,
-        performed_by=user,
-    )
-
-
 # --- The training UI: the dataset --------------------------------------------------------------
 
 
@@ -419,7 +367,13 @@ def examples_delete_in_bulk(*, user, filters: ExampleFilters, expected_total: in
     """Deletes every example the filters select (all pages), each kept in a decision of one
     batch that a single undo brings back. Refuses, like the bulk label, when the list changed
     since it was shown."""
-    examples = list(examples_filtered(filters).select_for_update(of=("self",)))
+    # Only the fields a decision keeps: 10,000 texts would be read for nothing.
+    examples = list(
+        examples_filtered(filters)
+        .select_related(None)
+        .only("id", "intent", "status", "kustomer_message_id", "labelled_by", "labelled_at")
+        .select_for_update(of=("self",))
+    )
     if len(examples) != expected_total:
         raise LabellingError(
             f"The list has changed since you loaded it: {len(examples)} examples match now, "
@@ -445,123 +399,6 @@ def examples_delete_in_bulk(*, user, filters: ExampleFilters, expected_total: in
     LabeledExample.objects.filter(pk__in=[example.pk for example in examples]).delete()
     logger.info("bulk delete of %d examples by user %s", len(examples), user.pk)
     return len(examples)
-
-
-# --- The training UI: intents ------------------------------------------------------------------
-
-
-class IntentError(ValueError):
-    """A change to the intents that cannot be made; the message says why."""
-
-
-def intent_create(*, user, name: str, description: str = "") -> Intent:
-    """A new active intent named like the others ("track_order"). Raises `IntentError`."""
-    name = name.strip().lower().replace(" ", "_").replace("-", "_")
-    if not name or not all(character.isalnum() or character == "_" for character in name):
-        raise IntentError("Name the intent with letters, digits and underscores: track_order.")
-    if Intent.objects.filter(name=name).exists():
-        raise IntentError(f"There is already an intent named {name!r}.")
-    with transaction.atomic():
-        intent = Intent.objects.create(name=name, description=description.strip())
-        IntentChange.objects.create(
-            action=IntentChange.Action.CREATE, intent=intent, performed_by=user
-        )
-    return intent
-
-
-@transaction.atomic
-def intent_describe(*, user, intent_id: int, description: str) -> Intent:
-    """Replaces an intent's description, keeping the old one in the history."""
-    intent = Intent.objects.select_for_update().get(pk=intent_id)
-    IntentChange.objects.create(
-        action=IntentChange.Action.DESCRIBE,
-        intent=intent,
-        detail=intent.description,
-        performed_by=user,
-    )
-    intent.description = description.strip()
-    intent.save(update_fields=["description"])
-    return intent
-
-
-@transaction.atomic
-def intent_rename(*, user, intent_id: int, title: str) -> Intent:
-    """Changes the name people read (in the card, the notes, the training UI); the key the model
-    predicts and Kustomer rules use stays, so nothing downstream breaks. The old title is kept
-    in the history. Raises `IntentError`."""
-    title = " ".join(title.split())
-    if not title:
-        raise IntentError("Give the intent a name people will read, e.g. Where is my order.")
-    if len(title) > 100:
-        raise IntentError("Keep the name under 100 characters.")
-    intent = Intent.objects.select_for_update().get(pk=intent_id)
-    taken = [other for other in Intent.objects.exclude(pk=intent.pk) if other.display_name == title]
-    if taken:
-        raise IntentError(f"{taken[0].name} is already called {title!r}.")
-    IntentChange.objects.create(
-        action=IntentChange.Action.RENAME,
-        intent=intent,
-        detail=intent.display_name,
-        performed_by=user,
-    )
-    intent.title = "" if title == intent_name_in_words(intent.name) else title
-    intent.save(update_fields=["title"])
-    transaction.on_commit(intent_titles_forget)
-    return intent
-
-
-@transaction.atomic
-def intent_merge(*, user, intent_id: int, target_name: str) -> IntentChange:
-    """Moves every example of an intent to another and retires it. The examples keep who
-    labelled them and when; the change keeps the ids of those that moved. Agents' feedback
-    keeps naming the retired intent, as it was given. Raises `IntentError`."""
-    intent = Intent.objects.select_for_update().get(pk=intent_id)
-    target = Intent.objects.filter(name=target_name.strip(), active=True).first()
-    if target is None:
-        raise IntentError(f"There is no active intent named {target_name.strip()!r}.")
-    if target.pk == intent.pk:
-        raise IntentError("Pick another intent to merge into.")
-    examples = LabeledExample.objects.filter(intent=intent)
-    example_ids = list(examples.order_by("id").values_list("id", flat=True))
-    examples.update(intent=target)
-    intent.active = False
-    intent.save(update_fields=["active"])
-    return IntentChange.objects.create(
-        action=IntentChange.Action.MERGE,
-        intent=intent,
-        target=target,
-        example_ids=example_ids,
-        performed_by=user,
-    )
-
-
-@transaction.atomic
-def intent_retire(*, user, intent_id: int) -> IntentChange:
-    """Takes an intent out of training and out of the lists agents pick from; its examples
-    stay, so bringing it back loses nothing."""
-    intent = Intent.objects.select_for_update().get(pk=intent_id)
-    intent.active = False
-    intent.save(update_fields=["active"])
-    return IntentChange.objects.create(
-        action=IntentChange.Action.RETIRE, intent=intent, performed_by=user
-    )
-
-
-def training_run_cancel(*, version_id: int, user) -> bool:
-    """Stops waiting for a queued or running training: the version ends `failed` with who
-    cancelled it. A queued run's task then finds nothing to claim; a running one finishes its
-    computation but may no longer write its result (every write of a run requires `training`).
-    False when the run had already ended."""
-    reason = f"Cancelled by {user.get_username()} at {timezone.now():%Y-%m-%d %H:%M} UTC."
-    cancelled = ModelVersion.objects.filter(
-        pk=version_id,
-        status__in=[ModelVersion.Status.QUEUED, ModelVersion.Status.TRAINING],
-    ).update(
-        status=ModelVersion.Status.FAILED,
-        failure_reason=reason,
-        progress_message="cancelled",
-    )
-    return bool(cancelled)
 
 
 def _label_decision_batch_undo(decision: LabelDecision) -> None:
@@ -618,7 +455,13 @@ def examples_label_in_bulk(
         intent = Intent.objects.filter(name=intent_name, active=True).first()
         if intent is None:
             raise LabellingError(f"There is no active intent named {intent_name!r}.")
-    examples = list(examples_filtered(filters).select_for_update(of=("self",)))
+    # Only the fields a decision keeps: 10,000 texts would be read for nothing.
+    examples = list(
+        examples_filtered(filters)
+        .select_related(None)
+        .only("id", "intent", "status", "kustomer_message_id", "labelled_by", "labelled_at")
+        .select_for_update(of=("self",))
+    )
     if len(examples) != expected_total:
         raise LabellingError(
             f"The list has changed since you loaded it: {len(examples)} examples match now, "
@@ -636,21 +479,21 @@ def examples_label_in_bulk(
                 item_id=example.pk,
                 kustomer_message_id=example.kustomer_message_id,
                 action=action,
-                intent=intent or example.intent,
-                example=example,
+                intent_id=intent.pk if intent else example.intent_id,
+                example_id=example.pk,
                 previous=_example_snapshot(example),
                 decided_by=user,
                 batch=batch,
             )
         )
-        example.intent = intent or example.intent
-        example.status = LabeledExample.Status.TRUSTED
-        example.labelled_by = labelled_by
-        example.labelled_at = now
-    LabeledExample.objects.bulk_update(
-        examples, ["intent", "status", "labelled_by", "labelled_at"], batch_size=1000
+    # Every example gets the same values: one UPDATE, not a CASE per row.
+    changes = {"status": LabeledExample.Status.TRUSTED, "labelled_by": labelled_by}
+    if intent is not None:
+        changes["intent"] = intent
+    LabeledExample.objects.filter(pk__in=[example.pk for example in examples]).update(
+        labelled_at=now, **changes
     )
-    LabelDecision.objects.bulk_create(decisions, batch_size=1000)
+    LabelDecision.objects.bulk_create(decisions, batch_size=2000)
     logger.info("bulk %s of %d examples by user %s", action, len(examples), user.pk)
     return len(examples)
 

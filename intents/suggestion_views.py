@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_GET, require_POST
 
-from . import curation, reports, selectors, suggestions
+from . import curation, intent_changes, reports, selectors, suggestions
 from .views import INTENT_PERMISSION, LABEL_PERMISSION, VIEW_PERMISSION, _page, staff_required
 
 # Abstained messages of this many days are grouped, at most this many of them.
@@ -90,6 +90,6 @@ def suggestion_apply(request: HttpRequest) -> HttpResponse:
                 user=request.user, prediction_ids=prediction_ids, intent_name=name
             )
             messages.success(request, f"{count} messages filed under {name}.")
-    except (curation.IntentError, curation.LabellingError) as error:
+    except (intent_changes.IntentError, curation.LabellingError) as error:
         messages.error(request, str(error))
     return redirect("intents:suggestions")

@@ -27,7 +27,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from . import curation, evaluation, reports, review, selectors, services
+from . import curation, evaluation, intent_changes, promotion, reports, review, selectors, services
 from .models import LabelDecision, LabeledExample, ModelVersion
 
 VIEW_PERMISSION = "intents.view_labeledexample"
@@ -340,7 +340,7 @@ def version_promote(request: HttpRequest, number: int) -> HttpResponse:
     if version is None:
         raise Http404("No such model version.")
     try:
-        curation.model_version_promote(
+        promotion.model_version_promote(
             version_id=version.pk, user=request.user, reason=request.POST.get("reason", "")
         )
     except services.ActivationError as error:
@@ -354,7 +354,7 @@ def version_promote(request: HttpRequest, number: int) -> HttpResponse:
 @staff_required(MODEL_PERMISSION)
 def version_roll_back(request: HttpRequest) -> HttpResponse:
     try:
-        event = curation.model_version_roll_back(
+        event = promotion.model_version_roll_back(
             user=request.user, reason=request.POST.get("reason", "")
         )
     except services.ActivationError as error:
@@ -440,12 +440,12 @@ def intents(request: HttpRequest) -> HttpResponse:
 @staff_required(INTENT_PERMISSION)
 def intent_create(request: HttpRequest) -> HttpResponse:
     try:
-        intent = curation.intent_create(
+        intent = intent_changes.intent_create(
             user=request.user,
             name=request.POST.get("name", ""),
             description=request.POST.get("description", ""),
         )
-    except curation.IntentError as error:
+    except intent_changes.IntentError as error:
         messages.error(request, str(error))
     else:
         messages.success(request, f"Intent {intent.name} created.")
@@ -459,21 +459,21 @@ def intent_change(request: HttpRequest, intent_id: int) -> HttpResponse:
     action = request.POST.get("action", "")
     try:
         if action == "describe":
-            intent = curation.intent_describe(
+            intent = intent_changes.intent_describe(
                 user=request.user,
                 intent_id=intent_id,
                 description=request.POST.get("description", ""),
             )
             messages.success(request, f"{intent.name}: description saved.")
         elif action == "rename":
-            intent = curation.intent_rename(
+            intent = intent_changes.intent_rename(
                 user=request.user,
                 intent_id=intent_id,
                 title=request.POST.get("title", ""),
             )
             messages.success(request, f"{intent.name} is now called {intent.display_name}.")
         elif action == "merge":
-            change = curation.intent_merge(
+            change = intent_changes.intent_merge(
                 user=request.user,
                 intent_id=intent_id,
                 target_name=request.POST.get("target", ""),
@@ -484,11 +484,11 @@ def intent_change(request: HttpRequest, intent_id: int) -> HttpResponse:
                 f"{len(change.example_ids)} examples moved.",
             )
         elif action == "retire":
-            change = curation.intent_retire(user=request.user, intent_id=intent_id)
+            change = intent_changes.intent_retire(user=request.user, intent_id=intent_id)
             messages.success(request, f"{change.intent.name} retired.")
         else:
             messages.error(request, "Unknown change.")
-    except curation.IntentError as error:
+    except intent_changes.IntentError as error:
         messages.error(request, str(error))
     return redirect("intents:intents")
 
@@ -555,7 +555,7 @@ def training_cancel(request: HttpRequest, number: int) -> HttpResponse:
     version = reports.model_version_by_number(number)
     if version is None:
         raise Http404("No such model version.")
-    if curation.training_run_cancel(version_id=version.pk, user=request.user):
+    if promotion.training_run_cancel(version_id=version.pk, user=request.user):
         messages.success(request, f"Training v{version.number} cancelled.")
     else:
         messages.info(request, f"Training v{version.number} had already ended.")

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from copilot.agents import Agent
-from intents.curation import label_decision_record, model_version_promote
+from intents.curation import label_decision_record
 from intents.importing import LabelledRow, read_labelled_file
 from intents.metrics import TrainingMetrics, evaluate
 from intents.models import (
@@ -35,6 +35,7 @@ from intents.models import (
     ModelVersionDataset,
 )
 from intents.prediction import active_model, classify
+from intents.promotion import model_version_promote
 from intents.review import labelling_queue
 from intents.selectors import latest_prediction_for_message
 from intents.services import (
