@@ -3,7 +3,9 @@ import time
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, FloatField, Q, Value
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast, Coalesce
 
 from copilot.queueing import QueuedWorkMixin
 
@@ -176,7 +178,26 @@ class Prediction(models.Model):
                 name="one_prediction_per_message_and_model",
             )
         ]
-        indexes = [models.Index(fields=["intent", "created_at"])]
+        indexes = [
+            models.Index(fields=["intent", "created_at"]),
+            # The overview's volumes of the last days (read from the index alone).
+            models.Index(fields=["created_at", "intent"], name="prediction_created_intent"),
+            # The suggested intents' most recent abstentions.
+            models.Index(
+                fields=["-created_at", "-id"],
+                condition=Q(abstained=True),
+                name="prediction_abstained_recent",
+            ),
+            # The labelling queue's unsure predictions of a version, smallest margin between
+            # its top two intents first: the expression is the queue's (intents.review).
+            models.Index(
+                F("model_version"),
+                Cast(KT("top__0__1"), FloatField())
+                - Coalesce(Cast(KT("top__1__1"), FloatField()), Value(0.0)),
+                F("id"),
+                name="prediction_version_margin",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.intent or 'abstained'} ({self.confidence:.2f})"

@@ -37,6 +37,13 @@ _DISAGREEMENTS = [IntentFeedback.Verdict.CORRECTED, IntentFeedback.Verdict.NONE_
 # history and undo every change of an example has.
 MISLABEL = "mislabel"
 QUEUE_KINDS = (*LabelDecision.Kind.values, MISLABEL)
+# A version's large fields (a 200-intent confusion matrix is 100 KB of JSON), which a queue item
+# never reads: it names the version by its number.
+_VERSION_HEAVY = (
+    "model_version__metrics",
+    "model_version__artifact",
+    "model_version__training_log",
+)
 
 
 @dataclass(frozen=True)
@@ -131,6 +138,7 @@ def _disagreements(user_id: int) -> QuerySet[IntentFeedback]:
         .exclude(Exists(pending))
         .exclude(kustomer_message_id__in=_decided_message_ids(user_id))
         .select_related("intent", "prediction__model_version")
+        .defer(*(f"prediction__{name}" for name in _VERSION_HEAVY))
         .order_by("updated_at", "id")
     )
 
@@ -149,6 +157,7 @@ def _unsure_predictions(user_id: int, version_id: int) -> QuerySet[Prediction]:
         )
         .filter(margin__lt=UNSURE_MARGIN)
         .select_related("model_version")
+        .defer(*_VERSION_HEAVY)
         .order_by("margin", "id")
     )
 
@@ -247,6 +256,7 @@ def labelling_queue_item(*, key: str) -> QueueItem | None:
     if kind == LabelDecision.Kind.FEEDBACK:
         row = (
             IntentFeedback.objects.select_related("intent", "prediction__model_version")
+            .defer(*(f"prediction__{name}" for name in _VERSION_HEAVY))
             .filter(pk=item_id)
             .first()
         )
@@ -254,7 +264,12 @@ def labelling_queue_item(*, key: str) -> QueueItem | None:
         if not text:
             return None
         return _feedback_item(row, text, _known_fingerprints([text]).get(text_fingerprint(text)))
-    row = Prediction.objects.select_related("model_version").filter(pk=item_id).first()
+    row = (
+        Prediction.objects.select_related("model_version")
+        .defer(*_VERSION_HEAVY)
+        .filter(pk=item_id)
+        .first()
+    )
     return _prediction_item(row) if row is not None else None
 
 
@@ -421,7 +436,11 @@ def _example_item(example: LabeledExample) -> QueueItem:
         else None
     )
     if prediction is not None:
-        prediction = Prediction.objects.select_related("model_version").get(pk=prediction.pk)
+        prediction = (
+            Prediction.objects.select_related("model_version")
+            .defer(*_VERSION_HEAVY)
+            .get(pk=prediction.pk)
+        )
     feedback = (
         intent_feedback_for_message(example.kustomer_message_id)
         if example.kustomer_message_id

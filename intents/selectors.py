@@ -45,7 +45,7 @@ def intent_choices() -> list[IntentChoice]:
     """The intents an agent can pick, by their human name: every active intent."""
     choices = [
         IntentChoice(intent.name, intent.display_name)
-        for intent in Intent.objects.filter(active=True).only("name")
+        for intent in Intent.objects.filter(active=True).only("name", "title")
     ]
     return sorted(choices, key=lambda choice: (choice.display_name.casefold(), choice.name))
 
