@@ -552,6 +552,9 @@ def suggested_group_label(*, user, prediction_ids: list[int], intent_name: str) 
     examples of an active intent: one decision per message, in one batch that a single undo
     reverts (removing the examples it created). Returns the number of messages labelled.
     Raises `LabellingError`."""
+    intent_name = intent_name.strip()
+    if not intent_name:
+        raise LabellingError("Pick the intent to file them under.")
     intent = Intent.objects.filter(name=intent_name, active=True).first()
     if intent is None:
         raise LabellingError(f"There is no active intent named {intent_name!r}.")

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import NamedTuple
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Max, Q, QuerySet
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -76,19 +76,36 @@ def confused_pairs(metrics: TrainingMetrics, *, limit: int = 10) -> list[Confuse
     return pairs[:limit]
 
 
-def confusion_heat_map(metrics: TrainingMetrics) -> list[HeatRow]:
-    """The confusion matrix as rows of cells coloured by their share of the row."""
+# A heat map wider than this is read by nobody (and 200 intents make 40,000 cells, a second of
+# rendering): beyond it, the map keeps the intents most mixed up with others.
+HEAT_MAP_MAX_INTENTS = 30
+
+
+def confusion_heat_map(
+    metrics: TrainingMetrics, *, limit: int = HEAT_MAP_MAX_INTENTS
+) -> list[HeatRow]:
+    """The confusion matrix as rows of cells coloured by their share of the row; with more than
+    `limit` intents, only the `limit` with the most messages mistaken (as or for another), in
+    the matrix's order."""
+    labels, matrix = metrics.confusion_matrix.labels, metrics.confusion_matrix.matrix
+    kept = range(len(labels))
+    if len(labels) > limit:
+        confused = [
+            sum(matrix[i]) - matrix[i][i] + sum(row[i] for row in matrix) - matrix[i][i]
+            for i in range(len(labels))
+        ]
+        kept = sorted(sorted(kept, key=lambda i: -confused[i])[:limit])
     rows = []
-    for i, (label, counts) in enumerate(
-        zip(metrics.confusion_matrix.labels, metrics.confusion_matrix.matrix, strict=True)
-    ):
+    for i in kept:
+        counts = matrix[i]
         total = sum(counts)
         cells = []
-        for j, count in enumerate(counts):
+        for j in kept:
+            count = counts[j]
             share = count / total if total else 0.0
             level = 0 if not count else min(5, 1 + int(share * 5))
             cells.append(HeatCell(count, share, level, i == j))
-        rows.append(HeatRow(label, cells, total))
+        rows.append(HeatRow(labels[i], cells, total))
     return rows
 
 
@@ -436,6 +453,20 @@ class AbstainedMessage:
     prediction_id: int
     text: str
     created_at: datetime
+
+
+def abstained_messages_state(*, days: int = 30) -> str:
+    """Changes whenever `abstained_messages` may: a newer abstention, an example added, changed
+    or deleted, a new day (the window moves). Two cheap aggregates instead of the messages."""
+    since = timezone.now() - timedelta(days=days)
+    latest = Prediction.objects.filter(abstained=True, created_at__gte=since).aggregate(
+        latest=Max("id")
+    )["latest"]
+    examples = LabeledExample.objects.aggregate(
+        count=Count("id"), changed=Max("labelled_at"), newest=Max("id")
+    )
+    changed = examples["changed"].isoformat() if examples["changed"] else ""
+    return f"{timezone.now():%Y%m%d}:{latest}:{examples['count']}:{examples['newest']}:{changed}"
 
 
 def abstained_messages(*, days: int = 30, limit: int = 2000) -> list[AbstainedMessage]:

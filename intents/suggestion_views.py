@@ -1,8 +1,6 @@
 """The training UI's suggested intents: the messages the model abstained on, grouped by meaning,
 each group turned into a new intent or filed under an existing one in one step."""
 
-import hashlib
-
 from django.contrib import messages
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
@@ -15,19 +13,19 @@ from .views import INTENT_PERMISSION, LABEL_PERMISSION, VIEW_PERMISSION, _page, 
 # Abstained messages of this many days are grouped, at most this many of them.
 DAYS = 30
 LIMIT = 2000
+# Messages of a group shown to be ticked or unticked; the rest go with the group as they are.
+SHOWN = 40
 _CACHE_SECONDS = 10 * 60
 
 
 def suggested_groups() -> list[dict]:
-    """The groups of the abstained messages, each with its messages; cached for as long as the
-    messages are the same, since grouping 2,000 messages takes a second."""
-    abstained = reports.abstained_messages(days=DAYS, limit=LIMIT)
-    key = hashlib.sha256(
-        "\n".join(f"{message.prediction_id}:{message.text}" for message in abstained).encode()
-    ).hexdigest()
-    cache_key = f"intents:suggested-groups:{key}"
+    """The groups of the abstained messages, each with its messages; cached for as long as no
+    message was abstained on and no example changed since, since reading and grouping 2,000
+    messages takes a second."""
+    cache_key = f"intents:suggested-groups:{reports.abstained_messages_state(days=DAYS)}"
     groups = cache.get(cache_key)
     if groups is None:
+        abstained = reports.abstained_messages(days=DAYS, limit=LIMIT)
         found = suggestions.suggest_groups([message.text for message in abstained])
         groups = [
             {
@@ -44,7 +42,15 @@ def suggested_groups() -> list[dict]:
 @require_GET
 @staff_required(VIEW_PERMISSION)
 def suggestions_page(request: HttpRequest) -> HttpResponse:
-    groups = suggested_groups()
+    groups = [
+        {
+            **group,
+            "shown": group["messages"][:SHOWN],
+            "rest": group["messages"][SHOWN:],
+            "rest_ids": ",".join(str(m.prediction_id) for m in group["messages"][SHOWN:]),
+        }
+        for group in suggested_groups()
+    ]
     return _page(
         request,
         "training/suggestions.html",
@@ -64,7 +70,8 @@ def suggestions_page(request: HttpRequest) -> HttpResponse:
 def suggestion_apply(request: HttpRequest) -> HttpResponse:
     """`action` "create" makes the ticked messages a new intent named `name`; "file" labels
     them with the existing intent `intent`."""
-    prediction_ids = [int(pk) for pk in request.POST.getlist("prediction") if pk.isdigit()]
+    ticked = request.POST.getlist("prediction") + request.POST.get("more", "").split(",")
+    prediction_ids = [int(pk) for pk in ticked if pk.isdigit()]
     if not prediction_ids:
         messages.error(request, "Tick at least one message of the group.")
         return redirect("intents:suggestions")

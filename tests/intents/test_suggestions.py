@@ -155,3 +155,38 @@ def test_creating_an_intent_needs_the_permission_and_a_name_that_is_free(
     )
     assert "There is already an intent named &#x27;track_order&#x27;." in taken.content.decode()
     assert not LabeledExample.objects.exists()
+
+
+def test_filing_a_group_without_an_intent_says_which_is_missing(client, lead, abstained):
+    client.force_login(lead)
+
+    response = client.post(
+        reverse("intents:suggestion-apply"),
+        {"action": "file", "intent": " ", "prediction": [abstained[0].pk]},
+        follow=True,
+    )
+
+    assert "Pick the intent to file them under." in response.content.decode()
+    assert not LabeledExample.objects.exists()
+
+
+def test_a_large_group_shows_its_first_messages_and_takes_the_rest_along(
+    client, lead, abstained, monkeypatch
+):
+    from intents import suggestion_views
+
+    monkeypatch.setattr(suggestion_views, "SHOWN", 3)
+    client.force_login(lead)
+
+    page = client.get(reverse("intents:suggestions")).content.decode()
+
+    assert page.count('name="prediction"') == 3
+    assert "and 2 more messages like these, included with the group" in page
+    [group] = client.get(reverse("intents:suggestions")).context["groups"]
+    rest = group["rest_ids"]
+    shown = [str(message.prediction_id) for message in group["shown"]]
+    client.post(
+        reverse("intents:suggestion-apply"),
+        {"action": "create", "name": "gift_card_balance", "prediction": shown, "more": rest},
+    )
+    assert LabeledExample.objects.filter(intent__name="gift_card_balance").count() == 5

@@ -794,3 +794,32 @@ def test_a_bulk_delete_reaches_every_page_and_one_undo_brings_them_back(
     assert not LabeledExample.objects.filter(intent__name="track_order").exists()
     lead_client.post(reverse("intents:queue-undo"), {"next": reverse("intents:dataset")})
     assert LabeledExample.objects.filter(intent__name="track_order").count() == total
+
+
+def test_a_large_confusion_matrix_keeps_the_intents_most_mixed_up():
+    from intents.metrics import ConfusionMatrix, IntentScores, TrainingMetrics
+    from intents.reports import confusion_heat_map
+
+    labels = [f"intent_{n}" for n in range(6)]
+    matrix = [[10 if i == j else 0 for j in range(6)] for i in range(6)]
+    matrix[4][1] = 7  # intent_4 taken for intent_1
+    matrix[5][3] = 2
+    metrics = TrainingMetrics(
+        accuracy=0.9,
+        macro_f1=0.9,
+        per_intent={label: IntentScores(0.9, 0.9, 0.9, 10) for label in labels},
+        confusion_matrix=ConfusionMatrix(labels, matrix),
+        calibration_error=0.0,
+        threshold=0.5,
+        coverage=1.0,
+        precision_at_threshold=0.9,
+        n_train=60,
+        n_test=60,
+        n_labels=6,
+    )
+
+    rows = confusion_heat_map(metrics, limit=3)
+
+    assert [row.label for row in rows] == ["intent_1", "intent_3", "intent_4"]
+    assert [cell.count for cell in rows[2].cells] == [7, 0, 10]  # intent_4's row, kept columns
+    assert len(confusion_heat_map(metrics)) == 6
