@@ -9,6 +9,8 @@ from django.db.models import Exists, FloatField, OuterRef, Q, QuerySet, Value
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast, Coalesce
 
+from copilot.inbox.models import InboundMessage
+
 from .models import (
     Intent,
     IntentFeedback,
@@ -86,6 +88,44 @@ class QueueItem:
     @property
     def key(self) -> str:
         return f"{self.kind}:{self.item_id}"
+
+    @property
+    def conversation(self) -> list["ContextMessage"]:
+        """The customer's other messages around this one, read when the template shows them."""
+        return conversation_context(
+            conversation_id=self.kustomer_conversation_id, message_id=self.kustomer_message_id
+        )
+
+
+@dataclass(frozen=True)
+class ContextMessage:
+    text: str
+    when: datetime | None
+    is_this: bool  # the message being labelled
+
+
+def conversation_context(
+    *, conversation_id: str, message_id: str, limit: int = 6
+) -> list[ContextMessage]:
+    """The customer's messages in the conversation, oldest first, the last `limit` up to and
+    just after the one being labelled; empty when it is the only one, since the message alone
+    is shown already. A message often makes sense only after the one before it ("yes, that
+    one")."""
+    if not conversation_id:
+        return []
+    rows = list(
+        InboundMessage.objects.filter(conversation_id=conversation_id)
+        .order_by("received_at", "id")
+        .values_list("kustomer_message_id", "text", "sent_at", "received_at")
+    )
+    if len(rows) < 2:
+        return []
+    at = next((i for i, row in enumerate(rows) if row[0] == message_id), len(rows) - 1)
+    window = rows[max(0, at + 2 - limit) : at + 2]
+    return [
+        ContextMessage(text, sent_at or received_at, kustomer_id == message_id)
+        for kustomer_id, text, sent_at, received_at in window
+    ]
 
 
 def queue_key_parse(key: str) -> tuple[str, int] | None:

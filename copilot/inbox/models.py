@@ -49,7 +49,11 @@ class InboundMessage(QueuedWorkMixin):
 
     class Meta:
         ordering = ["-received_at"]
-        indexes = [models.Index(fields=["status", "received_at"])]
+        indexes = [
+            models.Index(fields=["status", "received_at"]),
+            # The card's latest message and the labelling queue's conversation context.
+            models.Index(fields=["conversation_id", "received_at"], name="inbound_conversation"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kustomer_message_id} ({self.status})"

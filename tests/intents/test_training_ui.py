@@ -823,3 +823,25 @@ def test_a_large_confusion_matrix_keeps_the_intents_most_mixed_up():
     assert [row.label for row in rows] == ["intent_1", "intent_3", "intent_4"]
     assert [cell.count for cell in rows[2].cells] == [7, 0, 10]  # intent_4's row, kept columns
     assert len(confusion_heat_map(metrics)) == 6
+
+
+def test_a_queue_item_shows_the_customers_other_messages_of_the_conversation(lead_client, world):
+    from copilot.inbox.models import InboundMessage
+
+    for message_id, text in [
+        ("m-before", "I ordered the blue kettle last week"),
+        ("m-corrected", "where is my parcel, it is late"),
+        ("m-after", "never mind, it just arrived"),
+    ]:
+        InboundMessage.objects.create(
+            kustomer_message_id=message_id,
+            conversation_id="conv-m-corrected",
+            customer_id="customer-1",
+            text=text,
+        )
+
+    page = lead_client.get(reverse("intents:queue")).content.decode()
+
+    assert "The customer's 3 messages in this conversation" in page
+    assert page.index("I ordered the blue kettle") < page.index("never mind, it just arrived")
+    assert 'aria-current="true"' in page
