@@ -36,6 +36,17 @@ class LabellingError(ValueError):
     """A queue decision that cannot be made; the message says why, in a sentence."""
 
 
+# What a label changes in an example, and what undo puts back from `_example_snapshot`.
+_LABEL_FIELDS = ["intent", "status", "labelled_by", "labelled_at"]
+
+
+def _example_revert(example: LabeledExample, previous: dict) -> None:
+    example.intent_id = previous["intent_id"]
+    example.status = previous["status"]
+    example.labelled_by = previous["labelled_by"]
+    example.labelled_at = datetime.fromisoformat(previous["labelled_at"])
+
+
 def _example_snapshot(example: LabeledExample) -> dict:
     return {
         "intent_id": example.intent_id,
@@ -74,7 +85,7 @@ def _example_label(
     example.status = LabeledExample.Status.TRUSTED
     example.labelled_by = labelled_by
     example.labelled_at = timezone.now()
-    example.save(update_fields=["intent", "status", "labelled_by", "labelled_at"])
+    example.save(update_fields=_LABEL_FIELDS)
     return example, False, previous
 
 
@@ -127,7 +138,7 @@ def label_decision_record(
         example.status = LabeledExample.Status.TRUSTED
         example.labelled_by = labelled_by
         example.labelled_at = timezone.now()
-        example.save(update_fields=["intent", "status", "labelled_by", "labelled_at"])
+        example.save(update_fields=_LABEL_FIELDS)
         decision.example = example
     else:
         text = source.text
@@ -231,11 +242,8 @@ def label_decision_undo(*, user) -> LabelDecision | None:
     elif example is not None and decision.example_created:
         example.delete()
     elif example is not None and decision.previous:
-        example.intent_id = decision.previous["intent_id"]
-        example.status = decision.previous["status"]
-        example.labelled_by = decision.previous["labelled_by"]
-        example.labelled_at = datetime.fromisoformat(decision.previous["labelled_at"])
-        example.save(update_fields=["intent", "status", "labelled_by", "labelled_at"])
+        _example_revert(example, decision.previous)
+        example.save(update_fields=_LABEL_FIELDS)
     decision.undone_at = timezone.now()
     decision.save(update_fields=["undone_at"])
     logger.info("label decision %s undone by user %s", decision.pk, user.pk)
@@ -261,7 +269,7 @@ def example_relabel(*, user, example_id: int, intent_name: str) -> LabelDecision
     example.status = LabeledExample.Status.TRUSTED
     example.labelled_by = user.get_username()
     example.labelled_at = timezone.now()
-    example.save(update_fields=["intent", "status", "labelled_by", "labelled_at"])
+    example.save(update_fields=_LABEL_FIELDS)
     return LabelDecision.objects.create(
         kind=LabelDecision.Kind.EXAMPLE,
         item_id=example.pk,
@@ -362,23 +370,30 @@ def example_delete(*, user, example_id: int) -> LabelDecision:
     return decision
 
 
-@transaction.atomic
-def examples_delete_in_bulk(*, user, filters: ExampleFilters, expected_total: int) -> int:
-    """Deletes every example the filters select (all pages), each kept in a decision of one
-    batch that a single undo brings back. Refuses, like the bulk label, when the list changed
-    since it was shown."""
-    # Only the fields a decision keeps: 10,000 texts would be read for nothing.
-    examples = list(
-        examples_filtered(filters)
-        .select_related(None)
-        .only("id", "intent", "status", "kustomer_message_id", "labelled_by", "labelled_at")
-        .select_for_update(of=("self",))
-    )
+def _examples_locked(
+    filters: ExampleFilters, expected_total: int, *, fields: tuple[str, ...] | None = None
+) -> list[LabeledExample]:
+    """Every example the filters select, locked, with only `fields` read (all when None).
+    Raises `LabellingError` when they are no longer the `expected_total` the person saw."""
+    examples = examples_filtered(filters).select_related(None)
+    if fields is not None:
+        examples = examples.only(*fields)
+    examples = list(examples.select_for_update(of=("self",)))
     if len(examples) != expected_total:
         raise LabellingError(
             f"The list has changed since you loaded it: {len(examples)} examples match now, "
             f"not {expected_total}. Check it and try again."
         )
+    return examples
+
+
+@transaction.atomic
+def examples_delete_in_bulk(*, user, filters: ExampleFilters, expected_total: int) -> int:
+    """Deletes every example the filters select (all pages), each kept in a decision of one
+    batch that a single undo brings back. Refuses, like the bulk label, when the list changed
+    since it was shown."""
+    # All of each example: the decisions keep it whole, for undo.
+    examples = _examples_locked(filters, expected_total)
     batch = uuid.uuid4()
     LabelDecision.objects.bulk_create(
         [
@@ -387,7 +402,7 @@ def examples_delete_in_bulk(*, user, filters: ExampleFilters, expected_total: in
                 item_id=example.pk,
                 kustomer_message_id=example.kustomer_message_id,
                 action=LabelDecision.Action.DELETE,
-                intent=example.intent,
+                intent_id=example.intent_id,
                 previous=_example_record(example),
                 decided_by=user,
                 batch=batch,
@@ -423,14 +438,9 @@ def _label_decision_batch_undo(decision: LabelDecision) -> None:
             continue
         if example is None or not row.previous:
             continue
-        example.intent_id = row.previous["intent_id"]
-        example.status = row.previous["status"]
-        example.labelled_by = row.previous["labelled_by"]
-        example.labelled_at = datetime.fromisoformat(row.previous["labelled_at"])
+        _example_revert(example, row.previous)
         restored.append(example)
-    LabeledExample.objects.bulk_update(
-        restored, ["intent", "status", "labelled_by", "labelled_at"], batch_size=1000
-    )
+    LabeledExample.objects.bulk_update(restored, _LABEL_FIELDS, batch_size=1000)
     LabelDecision.objects.filter(pk__in=[row.pk for row in decisions]).update(
         undone_at=timezone.now()
     )
@@ -456,17 +466,11 @@ def examples_label_in_bulk(
         if intent is None:
             raise LabellingError(f"There is no active intent named {intent_name!r}.")
     # Only the fields a decision keeps: 10,000 texts would be read for nothing.
-    examples = list(
-        examples_filtered(filters)
-        .select_related(None)
-        .only("id", "intent", "status", "kustomer_message_id", "labelled_by", "labelled_at")
-        .select_for_update(of=("self",))
+    examples = _examples_locked(
+        filters,
+        expected_total,
+        fields=("id", "intent", "status", "kustomer_message_id", "labelled_by", "labelled_at"),
     )
-    if len(examples) != expected_total:
-        raise LabellingError(
-            f"The list has changed since you loaded it: {len(examples)} examples match now, "
-            f"not {expected_total}. Check it and try again."
-        )
     batch = uuid.uuid4()
     labelled_by = user.get_username()
     now = timezone.now()
