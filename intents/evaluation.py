@@ -52,6 +52,15 @@ def evaluation_set() -> EvaluationSet:
     return EvaluationSet(summary["size"], summary["intents"], summary["first"], summary["last"])
 
 
+def _evaluation_examples() -> list[tuple[int, str, str, datetime]]:
+    """The frozen set as (id, text, intent name, frozen at), in a stable order."""
+    return list(
+        LabeledExample.objects.filter(held_out_at__isnull=False)
+        .order_by("id")
+        .values_list("id", "text", "intent__name", "held_out_at")
+    )
+
+
 def _scores(version: ModelVersion, classifier, texts: list[str], labels: list[str], key: str):
     cache_key = f"intents:evaluation:{version.pk}:{version.artifact_sha256}:{key}"
     metrics = cache.get(cache_key)
@@ -66,11 +75,7 @@ def versions_compared_on_evaluation_set(
 ) -> EvaluationComparison | None:
     """Both versions on the frozen set's messages whose intent both know, or None when there
     is no set, a version has no artifact, or no message is left to score."""
-    examples = list(
-        LabeledExample.objects.filter(held_out_at__isnull=False)
-        .order_by("id")
-        .values_list("id", "text", "intent__name", "held_out_at")
-    )
+    examples = _evaluation_examples()
     if not examples:
         return None
     try:
@@ -124,11 +129,7 @@ def versions_compared_on_evaluation_set(
 def version_on_evaluation_set(version: ModelVersion) -> dict:
     """One version's figures on the frozen set's messages of the intents it knows, as stored
     in `ModelVersion.evaluation`; empty when there is no set or no artifact."""
-    examples = list(
-        LabeledExample.objects.filter(held_out_at__isnull=False)
-        .order_by("id")
-        .values_list("text", "intent__name")
-    )
+    examples = _evaluation_examples()
     if not examples:
         return {}
     try:
@@ -136,7 +137,7 @@ def version_on_evaluation_set(version: ModelVersion) -> dict:
     except ArtifactError:
         return {}
     known = set(classifier.labels)
-    scored = [(text, label) for text, label in examples if label in known]
+    scored = [(text, label) for _, text, label, _ in examples if label in known]
     if not scored:
         return {}
     metrics = evaluate(classifier, [text for text, _ in scored], [label for _, label in scored])
