@@ -66,3 +66,41 @@ def connections_close_if_broken() -> None:
     for connection in connections.all(initialized_only=True):
         if not connection.in_atomic_block:
             connection.close_if_unusable_or_obsolete()
+
+
+def update_each(model: type[Model], instances: list[Model], fields: list[str]) -> int:
+    """Saves `fields` of each instance, each with its own values, and returns how many rows
+    were updated.
+
+    `bulk_update()` writes one `CASE WHEN pk = … THEN …` per field with a branch per row, which
+    PostgreSQL reads branch by branch for every row: 10,000 rows take seconds. On PostgreSQL this
+    is one `UPDATE … FROM unnest(…)` joining the rows by primary key, one array parameter per
+    column. Other databases take `bulk_update()`. Fields are written as given: no `auto_now`.
+    """
+    if not instances:
+        return 0
+    connection = connections[router.db_for_write(model)]
+    if connection.vendor != "postgresql":
+        return model.objects.bulk_update(instances, fields, batch_size=500)
+    meta = model._meta
+    columns = [meta.pk, *(meta.get_field(name) for name in fields)]
+    quote = connection.ops.quote_name
+    arrays = [
+        [
+            column.get_db_prep_save(getattr(instance, column.attname), connection)
+            for instance in instances
+        ]
+        for column in columns
+    ]
+    # Only quoted identifiers and types from the model's metadata are interpolated.
+    sql = (
+        f"UPDATE {quote(meta.db_table)} AS target SET "  # noqa: S608
+        + ", ".join(f"{quote(c.column)} = rows.{quote(c.column)}" for c in columns[1:])
+        + " FROM unnest("
+        + ", ".join(f"%s::{c.db_type(connection)}[]" for c in columns)
+        + f") AS rows ({', '.join(quote(c.column) for c in columns)})"
+        + f" WHERE target.{quote(meta.pk.column)} = rows.{quote(meta.pk.column)}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, arrays)
+        return cursor.rowcount

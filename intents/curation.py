@@ -12,6 +12,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from copilot.db import update_each
+
 from .intent_changes import intent_create
 from .models import (
     Intent,
@@ -224,7 +226,7 @@ def label_decision_undo(*, user) -> LabelDecision | None:
         _label_decision_batch_undo(decision)
         return decision
     if decision.action == LabelDecision.Action.DELETE:
-        _example_restore(decision.item_id, decision.previous)
+        _examples_restore({decision.item_id: decision.previous})
         decision.undone_at = timezone.now()
         decision.save(update_fields=["undone_at"])
         return decision
@@ -294,30 +296,40 @@ def _example_record(example: LabeledExample) -> dict:
     }
 
 
-def _example_restore(example_id: int, record: dict) -> LabeledExample:
-    """The deleted example back under its own id. Raises `LabellingError` when another example
-    has taken its text since."""
-    fingerprint = text_fingerprint(record["text"])
-    if LabeledExample.objects.filter(text_sha256=fingerprint).exists():
-        raise LabellingError("Another example has this text now, so the deleted one cannot return.")
-    held_out_at = record.get("held_out_at")
-    labelled_at = datetime.fromisoformat(record["labelled_at"])
-    example = LabeledExample.objects.create(
-        pk=example_id,
-        text=record["text"],
-        text_sha256=fingerprint,
-        intent_id=record["intent_id"],
-        source=record["source"],
-        status=record["status"],
-        kustomer_message_id=record["kustomer_message_id"],
-        kustomer_conversation_id=record["kustomer_conversation_id"],
-        labelled_by=record["labelled_by"],
-        held_out_at=datetime.fromisoformat(held_out_at) if held_out_at else None,
-    )
-    # `labelled_at` is set on creation whatever is given (auto_now_add): put the old one back.
-    LabeledExample.objects.filter(pk=example.pk).update(labelled_at=labelled_at)
-    example.labelled_at = labelled_at
-    return example
+def _examples_restore(records: dict[int, dict]) -> None:
+    """Deleted examples back under their own ids (`records`: id to `_example_record`). Raises
+    `LabellingError`, restoring none, when another example has taken one's text since."""
+    if not records:
+        return
+    examples = []
+    for example_id, record in records.items():
+        held_out_at = record.get("held_out_at")
+        examples.append(
+            LabeledExample(
+                pk=example_id,
+                text=record["text"],
+                text_sha256=text_fingerprint(record["text"]),
+                intent_id=record["intent_id"],
+                source=record["source"],
+                status=record["status"],
+                kustomer_message_id=record["kustomer_message_id"],
+                kustomer_conversation_id=record["kustomer_conversation_id"],
+                labelled_by=record["labelled_by"],
+                held_out_at=datetime.fromisoformat(held_out_at) if held_out_at else None,
+            )
+        )
+    fingerprints = [example.text_sha256 for example in examples]
+    if LabeledExample.objects.filter(text_sha256__in=fingerprints).exists():
+        raise LabellingError(
+            "Another example has the text of a deleted one now, so it cannot return."
+            if len(examples) > 1
+            else "Another example has this text now, so the deleted one cannot return."
+        )
+    LabeledExample.objects.bulk_create(examples, batch_size=1000)
+    # `labelled_at` is set on creation whatever is given (auto_now_add): put the old ones back.
+    for example in examples:
+        example.labelled_at = datetime.fromisoformat(records[example.pk]["labelled_at"])
+    update_each(LabeledExample, examples, ["labelled_at"])
 
 
 @transaction.atomic
@@ -422,12 +434,18 @@ def _label_decision_batch_undo(decision: LabelDecision) -> None:
             batch=decision.batch, undone_at__isnull=True
         )
     )
-    examples = LabeledExample.objects.select_for_update().in_bulk(
-        [row.example_id for row in decisions if row.example_id]
+    _examples_restore(
+        {
+            row.item_id: row.previous
+            for row in decisions
+            if row.action == LabelDecision.Action.DELETE
+        }
     )
-    for row in decisions:
-        if row.action == LabelDecision.Action.DELETE:
-            _example_restore(row.item_id, row.previous)
+    examples = (
+        LabeledExample.objects.select_for_update()
+        .only("id", *_LABEL_FIELDS)
+        .in_bulk([row.example_id for row in decisions if row.example_id])
+    )
     restored, created = [], []
     for row in decisions:
         if row.action == LabelDecision.Action.DELETE:
@@ -440,7 +458,7 @@ def _label_decision_batch_undo(decision: LabelDecision) -> None:
             continue
         _example_revert(example, row.previous)
         restored.append(example)
-    LabeledExample.objects.bulk_update(restored, _LABEL_FIELDS, batch_size=1000)
+    update_each(LabeledExample, restored, _LABEL_FIELDS)
     LabelDecision.objects.filter(pk__in=[row.pk for row in decisions]).update(
         undone_at=timezone.now()
     )

@@ -115,6 +115,7 @@ def _import_or_404(pk: int) -> HistoryImport:
 @staff_required(VIEW_PERMISSION)
 def history_import_detail(request: HttpRequest, pk: int) -> HttpResponse:
     row = _import_or_404(pk)
+    suggested = selectors.history_import_suggested_mapping(row)
     return _page(
         request,
         "training/history_import_detail.html",
@@ -122,7 +123,11 @@ def history_import_detail(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "run": row,
             "intents": selectors.intents_to_map(),
-            "suggested": selectors.history_import_suggested_mapping(row),
+            # Each previewed value with the intent proposed for it ("" for none).
+            "mapping": [
+                (entry, suggested.get(entry["value"], ""))
+                for entry in row.preview.get("values", [])
+            ],
             "message": history_import.progress_message(row),
             "finished": row.status
             in (

@@ -2,6 +2,7 @@
 feedback to review, agents and the model disagreeing, examples the model suspects are
 mislabelled, the model least sure), one item at a time."""
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -246,9 +247,9 @@ def labelling_queue(
         items.append(_feedback_item(row, text, known.get(text_fingerprint(text))))
         if len(items) >= limit:
             return items
-    for suspect in _suspected_mislabels(user_id):
-        if suspect.example.id in excluded[MISLABEL]:
-            continue
+    for suspect in _suspected_mislabels(
+        user_id, limit=limit - len(items), exclude=excluded[MISLABEL]
+    ):
         items.append(_mislabel_item(suspect))
         if len(items) >= limit:
             return items
@@ -321,7 +322,8 @@ def labelling_queue_count(*, user_id: int) -> int:
 
 def suspected_mislabels_count(*, user_id: int) -> int:
     """How many examples the active model suspects are mislabelled still wait for a person."""
-    return len(_suspected_mislabels(user_id))
+    found = _active_label_issues()
+    return len(_suspected_mislabel_ids(user_id, found)) if found else 0
 
 
 @dataclass(frozen=True)
@@ -344,17 +346,14 @@ def _active_label_issues() -> tuple[int, datetime | None, list[dict]] | None:
     return row
 
 
-def _suspected_mislabels(user_id: int) -> list[_SuspectedMislabel]:
-    """The active version's suspected mislabels that still need a person, in its order: the
-    example is still trusted, of an active intent, and unchanged since the version was
-    trained (same label, not relabelled since), no one has decided on it (a label given or
-    kept by anyone, or this user's skip, not undone; a decision on an example, such as a
-    review or a relabel on the dataset page, means a person chose its label), and the
-    suggested intent is still active."""
-    found = _active_label_issues()
-    if found is None:
-        return []
-    number, trained_at, issues = found
+def _suspected_mislabel_ids(user_id: int, found: tuple) -> list[tuple[int, dict]]:
+    """The ids of the active version's suspected mislabels that still need a person, each with
+    its issue, in the version's order: the example is still trusted, of an active intent, and
+    unchanged since the version was trained (same label, not relabelled since), no one has
+    decided on it (a label given or kept by anyone, or this user's skip, not undone; a decision
+    on an example, such as a review or a relabel on the dataset page, means a person chose its
+    label), and the suggested intent is still active. Ids only: every page counts them."""
+    _, trained_at, issues = found
     by_fingerprint = {issue["text_sha256"]: issue for issue in issues}
     decided = LabelDecision.objects.filter(
         _decided(user_id=user_id), kind=LabelDecision.Kind.EXAMPLE, item_id=OuterRef("pk")
@@ -372,19 +371,39 @@ def _suspected_mislabels(user_id: int) -> list[_SuspectedMislabel]:
         )
         .exclude(Exists(decided))
         .exclude(Exists(labelled))
-        .select_related("intent")
     )
     if trained_at is not None:
         examples = examples.filter(labelled_at__lte=trained_at)
     active = set(Intent.objects.filter(active=True).values_list("name", flat=True))
     rank = {fingerprint: position for position, fingerprint in enumerate(by_fingerprint)}
     suspects = [
-        _SuspectedMislabel(example, by_fingerprint[example.text_sha256], number, trained_at)
-        for example in examples
-        if example.intent.name == by_fingerprint[example.text_sha256]["label"]
-        and by_fingerprint[example.text_sha256]["suggestion"] in active
+        (rank[fingerprint], example_id, by_fingerprint[fingerprint])
+        for example_id, fingerprint, label in examples.values_list(
+            "id", "text_sha256", "intent__name"
+        )
+        if label == by_fingerprint[fingerprint]["label"]
+        and by_fingerprint[fingerprint]["suggestion"] in active
     ]
-    return sorted(suspects, key=lambda suspect: rank[suspect.example.text_sha256])
+    return [(example_id, issue) for _, example_id, issue in sorted(suspects, key=lambda s: s[0])]
+
+
+def _suspected_mislabels(
+    user_id: int, *, limit: int, exclude: Collection[int] = ()
+) -> list[_SuspectedMislabel]:
+    """The first `limit` suspected mislabels that need a person (`_suspected_mislabel_ids`),
+    leaving out the examples in `exclude`."""
+    found = _active_label_issues()
+    if found is None:
+        return []
+    number, trained_at, _ = found
+    wanted = [pair for pair in _suspected_mislabel_ids(user_id, found) if pair[0] not in exclude]
+    wanted = wanted[:limit]
+    examples = LabeledExample.objects.select_related("intent").in_bulk([pk for pk, _ in wanted])
+    return [
+        _SuspectedMislabel(examples[pk], issue, number, trained_at)
+        for pk, issue in wanted
+        if pk in examples
+    ]
 
 
 def _suspected_mislabel(example: LabeledExample) -> _SuspectedMislabel | None:

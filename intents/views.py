@@ -58,10 +58,17 @@ def _wants_json(request: HttpRequest) -> bool:
     return "application/json" in request.headers.get("Accept", "")
 
 
+def _navigation_counts(request: HttpRequest) -> reports.NavigationCounts:
+    """What waits on each page, counted once a request: the queue shows some counts twice."""
+    if not hasattr(request, "training_counts"):
+        request.training_counts = reports.navigation_counts(user_id=request.user.pk)
+    return request.training_counts
+
+
 def _page(request: HttpRequest, template: str, section: str, context: dict) -> HttpResponse:
     context = {
         "section": section,
-        "counts": reports.navigation_counts(user_id=request.user.pk),
+        "counts": _navigation_counts(request),
         "can_label": request.user.has_perm(LABEL_PERMISSION),
         "can_train": request.user.has_perm(MODEL_PERMISSION),
         **context,
@@ -144,9 +151,10 @@ def overview(request: HttpRequest) -> HttpResponse:
 
 def _queue_context(request: HttpRequest) -> dict:
     start_of_day = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+    counts = _navigation_counts(request)
     return {
-        "remaining": review.labelling_queue_count(user_id=request.user.pk),
-        "mislabels": review.suspected_mislabels_count(user_id=request.user.pk),
+        "remaining": counts.queue,
+        "mislabels": counts.mislabels,
         "done_today": review.label_decisions_count_since(
             user_id=request.user.pk, since=start_of_day
         ),
