@@ -1,5 +1,7 @@
 """Database helpers the ORM does not offer."""
 
+from collections.abc import Sequence
+
 from django.db import IntegrityError, connections, router, transaction
 from django.db.models import Model
 
@@ -68,7 +70,7 @@ def connections_close_if_broken() -> None:
             connection.close_if_unusable_or_obsolete()
 
 
-def update_each(model: type[Model], instances: list[Model], fields: list[str]) -> int:
+def update_each(model: type[Model], instances: list[Model], fields: Sequence[str]) -> int:
     """Saves `fields` of each instance, each with its own values, and returns how many rows
     were updated.
 

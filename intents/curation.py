@@ -9,13 +9,15 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.db.models import Count
 from django.utils import timezone
 
 from copilot.db import update_each
 
 from .intent_changes import intent_create
 from .models import (
+    EvaluationSetRevision,
     Intent,
     IntentFeedback,
     LabelDecision,
@@ -36,10 +38,6 @@ from .services import logger
 
 class LabellingError(ValueError):
     """A queue decision that cannot be made; the message says why, in a sentence."""
-
-
-# What a label changes in an example, and what undo puts back from `_example_snapshot`.
-_LABEL_FIELDS = ["intent", "status", "labelled_by", "labelled_at"]
 
 
 def _example_revert(example: LabeledExample, previous: dict) -> None:
@@ -87,7 +85,7 @@ def _example_label(
     example.status = LabeledExample.Status.TRUSTED
     example.labelled_by = labelled_by
     example.labelled_at = timezone.now()
-    example.save(update_fields=_LABEL_FIELDS)
+    example.save(update_fields=LabeledExample.LABEL_FIELDS)
     return example, False, previous
 
 
@@ -140,7 +138,7 @@ def label_decision_record(
         example.status = LabeledExample.Status.TRUSTED
         example.labelled_by = labelled_by
         example.labelled_at = timezone.now()
-        example.save(update_fields=_LABEL_FIELDS)
+        example.save(update_fields=LabeledExample.LABEL_FIELDS)
         decision.example = example
     else:
         text = source.text
@@ -245,7 +243,7 @@ def label_decision_undo(*, user) -> LabelDecision | None:
         example.delete()
     elif example is not None and decision.previous:
         _example_revert(example, decision.previous)
-        example.save(update_fields=_LABEL_FIELDS)
+        example.save(update_fields=LabeledExample.LABEL_FIELDS)
     decision.undone_at = timezone.now()
     decision.save(update_fields=["undone_at"])
     logger.info("label decision %s undone by user %s", decision.pk, user.pk)
@@ -271,7 +269,7 @@ def example_relabel(*, user, example_id: int, intent_name: str) -> LabelDecision
     example.status = LabeledExample.Status.TRUSTED
     example.labelled_by = user.get_username()
     example.labelled_at = timezone.now()
-    example.save(update_fields=_LABEL_FIELDS)
+    example.save(update_fields=LabeledExample.LABEL_FIELDS)
     return LabelDecision.objects.create(
         kind=LabelDecision.Kind.EXAMPLE,
         item_id=example.pk,
@@ -293,6 +291,7 @@ def _example_record(example: LabeledExample) -> dict:
         "kustomer_message_id": example.kustomer_message_id,
         "kustomer_conversation_id": example.kustomer_conversation_id,
         "held_out_at": example.held_out_at.isoformat() if example.held_out_at else None,
+        "held_out_in_id": example.held_out_in_id,
     }
 
 
@@ -316,6 +315,7 @@ def _examples_restore(records: dict[int, dict]) -> None:
                 kustomer_conversation_id=record["kustomer_conversation_id"],
                 labelled_by=record["labelled_by"],
                 held_out_at=datetime.fromisoformat(held_out_at) if held_out_at else None,
+                held_out_in_id=record.get("held_out_in_id"),
             )
         )
     fingerprints = [example.text_sha256 for example in examples]
@@ -443,7 +443,7 @@ def _label_decision_batch_undo(decision: LabelDecision) -> None:
     )
     examples = (
         LabeledExample.objects.select_for_update()
-        .only("id", *_LABEL_FIELDS)
+        .only("id", *LabeledExample.LABEL_FIELDS)
         .in_bulk([row.example_id for row in decisions if row.example_id])
     )
     restored, created = [], []
@@ -458,7 +458,7 @@ def _label_decision_batch_undo(decision: LabelDecision) -> None:
             continue
         _example_revert(example, row.previous)
         restored.append(example)
-    update_each(LabeledExample, restored, _LABEL_FIELDS)
+    update_each(LabeledExample, restored, LabeledExample.LABEL_FIELDS)
     LabelDecision.objects.filter(pk__in=[row.pk for row in decisions]).update(
         undone_at=timezone.now()
     )
@@ -528,12 +528,16 @@ class EvaluationSetFrozen:
     added: int
     per_intent: dict[str, int]
     skipped: list[str]  # intents too small to give examples up without starving training
+    revision: EvaluationSetRevision | None  # None when nothing was added
 
 
-def evaluation_set_freeze(*, user, share: float, seed: int = 0) -> EvaluationSetFrozen:
+def evaluation_set_freeze(
+    *, user, share: float, seed: int = 0, reason: str = ""
+) -> EvaluationSetFrozen:
     """Holds `share` of each active intent's trusted examples out of training for good, chosen
-    at random (reproducibly for one `seed`), adding to the set already frozen. An intent keeps
-    at least `INTENT_MIN_EXAMPLES` examples to train on; one that cannot spare any is skipped.
+    at random (reproducibly for one `seed`), adding to the set already frozen as its next
+    revision, with who added them and why. An intent keeps at least `INTENT_MIN_EXAMPLES`
+    examples to train on; one that cannot spare any is skipped.
 
     Versions trained before the set was frozen may have seen its examples: the comparison says
     so rather than hiding it."""
@@ -557,12 +561,49 @@ def evaluation_set_freeze(*, user, share: float, seed: int = 0) -> EvaluationSet
             continue
         chosen.extend(rng.sample(ids, take))
         per_intent[name] = take
-    with transaction.atomic():
-        added = LabeledExample.objects.filter(pk__in=chosen, held_out_at__isnull=True).update(
-            held_out_at=timezone.now()
-        )
-    logger.info("evaluation set: %s examples held out by %s", added, user)
-    return EvaluationSetFrozen(added=added, per_intent=per_intent, skipped=skipped)
+    if not chosen:
+        return EvaluationSetFrozen(added=0, per_intent={}, skipped=skipped, revision=None)
+    try:
+        with transaction.atomic():
+            revision = _evaluation_set_revision_add(
+                chosen, user=user, reason=" ".join(reason.split())
+            )
+    except IntegrityError:
+        raise LabellingError(
+            "Someone else added to the evaluation set at the same moment. Look at it again, "
+            "then add more if it still needs them."
+        ) from None
+    logger.info(
+        "evaluation set revision %s: %s examples held out by %s", revision, revision.added, user
+    )
+    return EvaluationSetFrozen(
+        added=revision.added, per_intent=per_intent, skipped=skipped, revision=revision
+    )
+
+
+def _evaluation_set_revision_add(
+    example_ids: list[int], *, user, reason: str
+) -> EvaluationSetRevision:
+    """The next revision of the set, holding out the examples of `example_ids` not held out
+    yet. Two at once take the same number: the second raises `IntegrityError`."""
+    last = EvaluationSetRevision.objects.order_by("-number").first()
+    revision = EvaluationSetRevision.objects.create(
+        number=last.number + 1 if last else 1,
+        added=0,
+        size=0,
+        intents=0,
+        reason=reason[:500],
+        created_by=user,
+    )
+    added = LabeledExample.objects.filter(pk__in=example_ids, held_out_at__isnull=True).update(
+        held_out_at=revision.created_at, held_out_in=revision
+    )
+    frozen = LabeledExample.objects.filter(held_out_at__isnull=False).aggregate(
+        size=Count("id"), intents=Count("intent", distinct=True)
+    )
+    revision.added, revision.size, revision.intents = added, frozen["size"], frozen["intents"]
+    revision.save(update_fields=["added", "size", "intents"])
+    return revision
 
 
 # --- The training UI: suggested intents -------------------------------------------------------

@@ -4,8 +4,10 @@ A version's own figures come from the examples it held out while training, which
 one version to the next as the dataset grows, so they cannot settle which version is better.
 The evaluation set (examples with `held_out_at`, never trained on once frozen) can: both
 versions predict its messages, and the figures are computed the same way as training's
-(`intents.metrics.evaluate`). Results are cached per version and set, since a version's
-predictions on a given set never change.
+(`intents.metrics.evaluate`). The set only grows, on purpose, one numbered revision at a time
+(`EvaluationSetRevision`): a comparison names the revision it used and can use an earlier one.
+Results are cached per version and set, since a version's predictions on a given set never
+change.
 """
 
 import hashlib
@@ -17,7 +19,7 @@ from django.db.models import Count, Max, Min
 
 from .artifacts import ArtifactError
 from .metrics import TrainingMetrics, evaluate
-from .models import LabeledExample, ModelVersion
+from .models import EvaluationSetRevision, LabeledExample, ModelVersion
 from .prediction import load_model_version
 from .reports import IntentComparison
 
@@ -30,6 +32,12 @@ class EvaluationSet:
     intents: int
     first_frozen_at: datetime | None
     last_frozen_at: datetime | None
+    revisions: list[EvaluationSetRevision]  # newest first
+
+    @property
+    def revision(self) -> int | None:
+        """The current revision's number."""
+        return self.revisions[0].number if self.revisions else None
 
 
 @dataclass(frozen=True)
@@ -40,6 +48,7 @@ class EvaluationComparison:
     other: TrainingMetrics
     rows: list[IntentComparison]
     seen: list[int]  # versions trained after some of the set was already in their data
+    revision: int | None  # the evaluation set's revision both were scored on
 
 
 def evaluation_set() -> EvaluationSet:
@@ -49,16 +58,28 @@ def evaluation_set() -> EvaluationSet:
         first=Min("held_out_at"),
         last=Max("held_out_at"),
     )
-    return EvaluationSet(summary["size"], summary["intents"], summary["first"], summary["last"])
-
-
-def _evaluation_examples() -> list[tuple[int, str, str, datetime]]:
-    """The frozen set as (id, text, intent name, frozen at), in a stable order."""
-    return list(
-        LabeledExample.objects.filter(held_out_at__isnull=False)
-        .order_by("id")
-        .values_list("id", "text", "intent__name", "held_out_at")
+    return EvaluationSet(
+        summary["size"],
+        summary["intents"],
+        summary["first"],
+        summary["last"],
+        list(EvaluationSetRevision.objects.select_related("created_by")),
     )
+
+
+def evaluation_set_revision_current() -> int | None:
+    return (
+        EvaluationSetRevision.objects.order_by("-number").values_list("number", flat=True).first()
+    )
+
+
+def _evaluation_examples(revision: int | None) -> list[tuple[int, str, str, datetime]]:
+    """The frozen set as (id, text, intent name, frozen at), in a stable order: as it is, or
+    as it was with revision `revision`."""
+    examples = LabeledExample.objects.filter(held_out_at__isnull=False)
+    if revision is not None:
+        examples = examples.filter(held_out_in__number__lte=revision)
+    return list(examples.order_by("id").values_list("id", "text", "intent__name", "held_out_at"))
 
 
 def _scores(version: ModelVersion, classifier, texts: list[str], labels: list[str], key: str):
@@ -71,11 +92,13 @@ def _scores(version: ModelVersion, classifier, texts: list[str], labels: list[st
 
 
 def versions_compared_on_evaluation_set(
-    base: ModelVersion, other: ModelVersion
+    base: ModelVersion, other: ModelVersion, *, revision: int | None = None
 ) -> EvaluationComparison | None:
-    """Both versions on the frozen set's messages whose intent both know, or None when there
-    is no set, a version has no artifact, or no message is left to score."""
-    examples = _evaluation_examples()
+    """Both versions on the frozen set's messages whose intent both know (of revision
+    `revision`, the current one when None), or None when there is no set, a version has no
+    artifact, or no message is left to score."""
+    revision = revision or evaluation_set_revision_current()
+    examples = _evaluation_examples(revision)
     if not examples:
         return None
     try:
@@ -123,13 +146,16 @@ def versions_compared_on_evaluation_set(
         other=other_metrics,
         rows=rows,
         seen=seen,
+        revision=revision,
     )
 
 
 def version_on_evaluation_set(version: ModelVersion) -> dict:
     """One version's figures on the frozen set's messages of the intents it knows, as stored
-    in `ModelVersion.evaluation`; empty when there is no set or no artifact."""
-    examples = _evaluation_examples()
+    in `ModelVersion.evaluation` with the set's revision; empty when there is no set or no
+    artifact."""
+    revision = evaluation_set_revision_current()
+    examples = _evaluation_examples(revision)
     if not examples:
         return {}
     try:
@@ -142,6 +168,7 @@ def version_on_evaluation_set(version: ModelVersion) -> dict:
         return {}
     metrics = evaluate(classifier, [text for text, _ in scored], [label for _, label in scored])
     return {
+        "revision": revision,
         "size": len(scored),
         "set_size": len(examples),
         "accuracy": metrics.accuracy,
@@ -171,7 +198,10 @@ def promotion_verdict(
             "the live version on. Freeze one on the Versions page.",
         )
     before, after = comparison.base.macro_f1, comparison.other.macro_f1
-    figures = f"macro-F1 {after:.1%} against {before:.1%} on {comparison.size} held-out messages"
+    figures = (
+        f"macro-F1 {after:.1%} against {before:.1%} on {comparison.size} held-out messages "
+        f"(evaluation set, revision {comparison.revision})"
+    )
     if after < before - macro_f1_tolerance:
         return PromotionVerdict(False, f"Not promoted automatically: {figures}.")
     drops = [row for row in comparison.rows if row.delta is not None]

@@ -67,7 +67,32 @@ class Intent(models.Model):
         return self.title or intent_name_in_words(self.name)
 
 
+class EvaluationSetRevision(models.Model):
+    """One growth of the frozen evaluation set, numbered from 1: revision N is the examples held
+    out in revisions 1 to N. A version's figures name the revision they were measured on, and
+    two versions are compared on one revision's messages."""
+
+    number = models.PositiveIntegerField(unique=True)
+    added = models.PositiveIntegerField()
+    size = models.PositiveIntegerField()  # examples in the set with this revision
+    intents = models.PositiveIntegerField()  # intents the set covers with this revision
+    reason = models.CharField(max_length=500, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-number"]
+
+    def __str__(self) -> str:
+        return f"evaluation set, revision {self.number}"
+
+
 class LabeledExample(models.Model):
+    # What giving an example a label changes (and what undoing it restores).
+    LABEL_FIELDS = ("intent", "status", "labelled_by", "labelled_at")
+
     class Source(models.TextChoices):
         IMPORT = "import", "Import"
         AGENT_FEEDBACK = "agent_feedback", "Agent feedback"
@@ -87,12 +112,24 @@ class LabeledExample(models.Model):
     kustomer_message_id = models.CharField(max_length=64, blank=True)
     labelled_by = models.CharField(max_length=255, blank=True)
     labelled_at = models.DateTimeField(auto_now_add=True)
-    # When the example joined the frozen evaluation set: from then on it is never trained on,
-    # and every version is scored on the set, so that two versions compare on the same messages.
+    # When the example joined the frozen evaluation set, and in which of its revisions: from
+    # then on it is never trained on, and every version is scored on the set, so that two
+    # versions compare on the same messages.
     held_out_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    held_out_in = models.ForeignKey(
+        "EvaluationSetRevision",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="examples",
+    )
 
     class Meta:
-        indexes = [models.Index(fields=["status", "intent"])]
+        indexes = [
+            models.Index(fields=["status", "intent"]),
+            # The latest change, which tells whether the suggested intents' groups are stale.
+            models.Index(fields=["labelled_at"], name="labeledexample_labelled_at"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.intent.name}: {self.text[:60]}"

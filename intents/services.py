@@ -437,7 +437,7 @@ def _pending_example_keep_in_step(*, feedback: IntentFeedback, text: str, truste
         example.status = status
         example.labelled_by = feedback.agent_id
         example.labelled_at = timezone.now()
-        example.save(update_fields=["intent", "status", "labelled_by", "labelled_at"])
+        example.save(update_fields=LabeledExample.LABEL_FIELDS)
         return
     fingerprint = text_fingerprint(text)
     if LabeledExample.objects.filter(text_sha256=fingerprint).exists():

@@ -1,10 +1,15 @@
 """The training UI's suggested intents: the messages the model abstained on, grouped by meaning,
 each group turned into a new intent or filed under an existing one in one step."""
 
+from dataclasses import dataclass
+
 from django.contrib import messages
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.text import Truncator
 from django.views.decorators.http import require_GET, require_POST
 
 from . import curation, intent_changes, reports, selectors, suggestions
@@ -39,13 +44,34 @@ def suggested_groups() -> list[dict]:
     return groups
 
 
+@dataclass(frozen=True)
+class ShownMessage:
+    """A message as its group shows it, formatted here: 800 of them through the template's
+    filters took a fifth of the page's time."""
+
+    prediction_id: int
+    text: str  # at most 240 characters
+    created_iso: str
+    created_day: str  # "5 Dec", in the current time zone
+
+
+def _shown(message: reports.AbstainedMessage) -> ShownMessage:
+    created = timezone.localtime(message.created_at)
+    return ShownMessage(
+        message.prediction_id,
+        Truncator(message.text).chars(240),
+        created.isoformat(),
+        date_format(created, "j M"),
+    )
+
+
 @require_GET
 @staff_required(VIEW_PERMISSION)
 def suggestions_page(request: HttpRequest) -> HttpResponse:
     groups = [
         {
             **group,
-            "shown": group["messages"][:SHOWN],
+            "shown": [_shown(message) for message in group["messages"][:SHOWN]],
             "rest": group["messages"][SHOWN:],
             "rest_ids": ",".join(str(m.prediction_id) for m in group["messages"][SHOWN:]),
         }

@@ -384,6 +384,8 @@ def version_roll_back(request: HttpRequest) -> HttpResponse:
 def dataset(request: HttpRequest) -> HttpResponse:
     """The examples, filtered by the URL (shareable), a keyset page at a time."""
     filters = _filters_from(request.GET)
+    for error in _filter_errors(request.GET, filters):
+        messages.error(request, error)
     before = request.GET.get("before", "")
     page = reports.examples_page(filters=filters, before=int(before) if before.isdigit() else None)
     query = request.GET.copy()
@@ -511,7 +513,10 @@ def versions_compare(request: HttpRequest) -> HttpResponse:
     if base is None or other is None:
         messages.error(request, "Pick two versions to compare.")
         return redirect("intents:versions")
-    compared = evaluation.versions_compared_on_evaluation_set(base, other)
+    revision = request.GET.get("revision", "")
+    compared = evaluation.versions_compared_on_evaluation_set(
+        base, other, revision=int(revision) if revision.isdigit() else None
+    )
     return _page(
         request,
         "training/versions_compare.html",
@@ -520,6 +525,7 @@ def versions_compare(request: HttpRequest) -> HttpResponse:
             "base": base,
             "other": other,
             "evaluation": compared,
+            "revisions": evaluation.evaluation_set().revisions if compared else [],
             "base_metrics": compared.base if compared else base.training_metrics,
             "other_metrics": compared.other if compared else other.training_metrics,
             "rows": compared.rows if compared else reports.model_versions_compared(base, other),
@@ -537,11 +543,12 @@ def evaluation_set_freeze(request: HttpRequest) -> HttpResponse:
             user=request.user,
             share=int(share) / 100 if share.isdigit() else 0,
             seed=settings.INTENT_TRAINING_SEED,
+            reason=request.POST.get("reason", ""),
         )
     except curation.LabellingError as error:
         messages.error(request, str(error))
         return redirect("intents:versions")
-    if frozen.added:
+    if frozen.revision is not None:
         skipped = (
             f" {len(frozen.skipped)} intents have too few examples to spare any."
             if frozen.skipped
@@ -549,8 +556,9 @@ def evaluation_set_freeze(request: HttpRequest) -> HttpResponse:
         )
         messages.success(
             request,
-            f"{frozen.added} examples of {len(frozen.per_intent)} intents now form the "
-            f"evaluation set: versions trained from now on never see them.{skipped}",
+            f"Revision {frozen.revision.number} of the evaluation set: {frozen.added} examples "
+            f"of {len(frozen.per_intent)} intents added, {frozen.revision.size} in all. Versions "
+            f"trained from now on never see them.{skipped}",
         )
     else:
         messages.info(request, "No intent has examples to spare for the evaluation set.")
@@ -570,14 +578,39 @@ def training_cancel(request: HttpRequest, number: int) -> HttpResponse:
     return redirect("intents:versions")
 
 
+def _day(value: str) -> date | None:
+    try:
+        return date.fromisoformat(value.strip()) if value.strip() else None
+    except ValueError:
+        return None
+
+
 def _filters_from(data) -> reports.ExampleFilters:
+    """The filters of the dataset's URL (or of a bulk form, which repeats them); a date that is
+    not one is left out (`_filter_errors` says so)."""
+    held_out = data.get("set", "")
     return reports.ExampleFilters(
         text=data.get("q", "").strip(),
         intent=data.get("intent", "").strip(),
         source=data.get("source", ""),
         status=data.get("status", ""),
         labelled_by=data.get("labelled_by", "").strip(),
+        labelled_from=_day(data.get("from", "")),
+        labelled_to=_day(data.get("to", "")),
+        held_out=held_out if held_out in ("evaluation", "training") else "",
     )
+
+
+def _filter_errors(data, filters: reports.ExampleFilters) -> list[str]:
+    errors = [
+        f"“{data[name]}” is not a date (YYYY-MM-DD), so the list is not filtered by it."
+        for name in ("from", "to")
+        if data.get(name, "").strip() and _day(data[name]) is None
+    ]
+    first, last = filters.labelled_from, filters.labelled_to
+    if first and last and first > last:
+        errors.append("The first day comes after the last one, so no example can match.")
+    return errors
 
 
 @require_POST

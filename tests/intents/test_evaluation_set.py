@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from intents import curation, evaluation
 from intents.metrics import evaluate
-from intents.models import LabeledExample
+from intents.models import EvaluationSetRevision, LabeledExample
 from intents.prediction import load_model_version
 from intents.selectors import training_examples
 from intents.services import model_version_activate, model_version_create, model_version_train
@@ -118,13 +118,13 @@ def test_the_versions_page_freezes_the_set_and_the_comparison_says_what_it_used(
     response = client.post(reverse("intents:evaluation-set-freeze"), {"share": "15"}, follow=True)
 
     page = response.content.decode()
-    assert "12 examples of 4 intents now form the evaluation set" in page
-    assert "12 examples of 4 intents, frozen since" in page
+    assert "Revision 1 of the evaluation set: 12 examples of 4 intents added, 12 in all." in page
+    assert "Revision 1: 12 examples of 4 intents, frozen since" in page
     second = train()
     compare = client.get(
         reverse("intents:versions-compare"), {"base": first.number, "other": second.number}
     ).content.decode()
-    assert "Both versions on the same 12 messages of the frozen evaluation set" in compare
+    assert "the same 12 messages of the frozen evaluation set, revision 1" in compare
     assert "v1 was trained before the set was frozen" in compare
 
 
@@ -136,3 +136,47 @@ def test_freezing_needs_the_permission_to_change_model_versions(client, django_u
     response = client.post(reverse("intents:evaluation-set-freeze"), {"share": "15"})
 
     assert response.status_code == 403
+
+
+def test_each_freeze_is_a_numbered_revision_with_who_and_why(client, lead, labelled_examples):
+    client.force_login(lead)
+    client.post(
+        reverse("intents:evaluation-set-freeze"), {"share": "10", "reason": "  first   cut "}
+    )
+
+    response = client.post(
+        reverse("intents:evaluation-set-freeze"),
+        {"share": "20", "reason": "New intents since"},
+        follow=True,
+    )
+
+    first, second = EvaluationSetRevision.objects.order_by("number")
+    assert (first.number, first.added, first.size, first.reason) == (1, 8, 8, "first cut")
+    assert (second.number, second.size, second.intents) == (2, 8 + second.added, 4)
+    assert second.created_by == lead and second.reason == "New intents since"
+    assert LabeledExample.objects.filter(held_out_in=second).count() == second.added
+    page = response.content.decode()
+    assert f"Revision 2 of the evaluation set: {second.added} examples" in page
+    assert "New intents since" in page and "first cut" in page
+
+
+def test_versions_are_compared_on_the_revision_asked_for_and_measured_on_the_current_one(
+    client, lead, labelled_examples
+):
+    curation.evaluation_set_freeze(user=lead, share=0.1)  # 2 of each intent
+    first = train()
+    curation.evaluation_set_freeze(user=lead, share=0.2)
+    second = train()
+
+    on_first = evaluation.versions_compared_on_evaluation_set(first, second, revision=1)
+    on_current = evaluation.versions_compared_on_evaluation_set(first, second)
+
+    assert (on_first.revision, on_first.size) == (1, 8)
+    assert on_current.revision == 2 and on_current.size == held_out().total() > 8
+    assert evaluation.version_on_evaluation_set(second)["revision"] == 2
+    client.force_login(lead)
+    page = client.get(
+        reverse("intents:versions-compare"),
+        {"base": first.number, "other": second.number, "revision": "1"},
+    ).content.decode()
+    assert "same 8 messages of the frozen evaluation set, revision 1" in page

@@ -4,6 +4,7 @@ with its record (who, when, undo), training runs, promotion and rollback with th
 import pytest
 from django.contrib.auth.models import Permission
 from django.urls import reverse
+from django.utils import timezone
 
 from copilot.agents import Agent
 from intents.classifier import IntentPrediction
@@ -471,6 +472,57 @@ def test_the_dataset_filters_by_the_url_and_pages_by_keyset(lead_client, labelle
 
     found = lead_client.get(url, {"q": "REFUND ORDER #"}).context["page"]
     assert {example.intent.name for example in found.examples} == {"get_refund"}
+
+
+def test_the_dataset_filters_by_the_days_labelled_and_by_the_evaluation_set(
+    lead_client, labelled_examples, settings
+):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    settings.TIME_ZONE = "Europe/Paris"
+    paris = ZoneInfo("Europe/Paris")
+    ids = list(LabeledExample.objects.order_by("id").values_list("id", flat=True))
+    # 23:30 on 2 Nov in Paris is 22:30 UTC: the day is Paris's.
+    days = {ids[0]: (1, 12), ids[1]: (2, 23), ids[2]: (3, 0), ids[3]: (4, 9)}
+    for example_id, (day, hour) in days.items():
+        LabeledExample.objects.filter(pk=example_id).update(
+            labelled_at=datetime(2026, 11, day, hour, 30, tzinfo=paris)
+        )
+    LabeledExample.objects.filter(pk__in=ids[1:3]).update(held_out_at=timezone.now())
+    url = reverse("intents:dataset")
+
+    def found(**query) -> set[int]:
+        response = lead_client.get(url, query)
+        return {example.id for example in response.context["page"].examples}
+
+    assert found(**{"from": "2026-11-02", "to": "2026-11-03"}) == {ids[1], ids[2]}
+    assert found(**{"to": "2026-11-01"}) == {ids[0]}
+    assert found(set="evaluation") == {ids[1], ids[2]}
+    assert lead_client.get(url, {"set": "training"}).context["page"].total == len(ids) - 2
+    assert found(**{"from": "2026-11-02", "to": "2026-11-04", "set": "training"}) == {ids[3]}
+    page = lead_client.get(url, {"from": "2 Nov", "to": "2026-11-01"}).content.decode()
+    assert "“2 Nov” is not a date (YYYY-MM-DD), so the list is not filtered by it." in page
+    assert 'value="2026-11-01"' in page  # the date that was one stays in the form
+
+
+def test_a_bulk_change_reaches_the_examples_of_the_days_asked_for_only(
+    lead_client, labelled_examples
+):
+    from datetime import UTC, datetime
+
+    ids = list(LabeledExample.objects.order_by("id").values_list("id", flat=True))
+    LabeledExample.objects.filter(pk__in=ids[:3]).update(
+        labelled_at=datetime(2026, 10, 5, 12, tzinfo=UTC)
+    )
+
+    lead_client.post(
+        reverse("intents:dataset-bulk"),
+        {"from": "2026-10-05", "to": "2026-10-05", "expected_total": "3", "choice": "delete"},
+    )
+
+    assert not LabeledExample.objects.filter(pk__in=ids[:3]).exists()
+    assert LabeledExample.objects.count() == len(ids) - 3
 
 
 def test_relabelling_an_example_is_recorded_and_can_be_undone(
