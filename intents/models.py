@@ -129,6 +129,13 @@ class LabeledExample(models.Model):
             models.Index(fields=["status", "intent"]),
             # The latest change, which tells whether the suggested intents' groups are stale.
             models.Index(fields=["labelled_at"], name="labeledexample_labelled_at"),
+            # The labelling queue's pending examples, oldest first: without it, an empty queue
+            # walked all of the index above looking for one.
+            models.Index(
+                fields=["labelled_at", "id"],
+                condition=Q(status="pending_review"),
+                name="labeledexample_pending_order",
+            ),
         ]
 
     def __str__(self) -> str:
