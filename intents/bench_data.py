@@ -20,8 +20,8 @@ from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.utils import timezone
 
+from .curation import evaluation_set_revision_add
 from .models import (
-    EvaluationSetRevision,
     HistoryImport,
     Intent,
     IntentChange,
@@ -362,19 +362,12 @@ def bench_data_generate(
         ],
         example_rows,
     )
-    frozen = LabeledExample.objects.filter(id__gt=first_example_id, held_out_at=frozen_at)
-    last = EvaluationSetRevision.objects.order_by("-number").first()
-    revision = EvaluationSetRevision.objects.create(
-        number=last.number + 1 if last else 1,
-        added=frozen.count(),
-        size=LabeledExample.objects.filter(held_out_at__isnull=False).count(),
-        intents=LabeledExample.objects.filter(held_out_at__isnull=False)
-        .values("intent")
-        .distinct()
-        .count(),
+    evaluation_set_revision_add(
+        LabeledExample.objects.filter(id__gt=first_example_id, held_out_at=frozen_at),
+        user=None,
         reason="Generated with the examples",
+        held_out_at=frozen_at,
     )
-    frozen.update(held_out_in=revision)
 
     # --- model versions ------------------------------------------------------------------------
     say("3 model versions: retired v1, active v2, v3 ready to promote, with metrics and datasets")

@@ -10,7 +10,7 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Count
+from django.db.models import Count, QuerySet
 from django.utils import timezone
 
 from copilot.db import update_each
@@ -565,8 +565,10 @@ def evaluation_set_freeze(
         return EvaluationSetFrozen(added=0, per_intent={}, skipped=skipped, revision=None)
     try:
         with transaction.atomic():
-            revision = _evaluation_set_revision_add(
-                chosen, user=user, reason=" ".join(reason.split())
+            revision = evaluation_set_revision_add(
+                LabeledExample.objects.filter(pk__in=chosen),
+                user=user,
+                reason=" ".join(reason.split()),
             )
     except IntegrityError:
         raise LabellingError(
@@ -581,11 +583,16 @@ def evaluation_set_freeze(
     )
 
 
-def _evaluation_set_revision_add(
-    example_ids: list[int], *, user, reason: str
+def evaluation_set_revision_add(
+    examples: QuerySet[LabeledExample],
+    *,
+    user,
+    reason: str,
+    held_out_at: datetime | None = None,
 ) -> EvaluationSetRevision:
-    """The next revision of the set, holding out the examples of `example_ids` not held out
-    yet. Two at once take the same number: the second raises `IntegrityError`."""
+    """The next revision of the set, holding out those of `examples` that are in no revision
+    yet (as of `held_out_at`, the revision's time when None). Two at once take the same number:
+    the second raises `IntegrityError`."""
     last = EvaluationSetRevision.objects.order_by("-number").first()
     revision = EvaluationSetRevision.objects.create(
         number=last.number + 1 if last else 1,
@@ -595,8 +602,8 @@ def _evaluation_set_revision_add(
         reason=reason[:500],
         created_by=user,
     )
-    added = LabeledExample.objects.filter(pk__in=example_ids, held_out_at__isnull=True).update(
-        held_out_at=revision.created_at, held_out_in=revision
+    added = examples.filter(held_out_in__isnull=True).update(
+        held_out_at=held_out_at or revision.created_at, held_out_in=revision
     )
     frozen = LabeledExample.objects.filter(held_out_at__isnull=False).aggregate(
         size=Count("id"), intents=Count("intent", distinct=True)

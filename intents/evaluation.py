@@ -63,8 +63,13 @@ def evaluation_set() -> EvaluationSet:
         summary["intents"],
         summary["first"],
         summary["last"],
-        list(EvaluationSetRevision.objects.select_related("created_by")),
+        evaluation_set_revisions(),
     )
+
+
+def evaluation_set_revisions() -> list[EvaluationSetRevision]:
+    """Every revision of the set, newest first."""
+    return list(EvaluationSetRevision.objects.select_related("created_by"))
 
 
 def evaluation_set_revision_current() -> int | None:

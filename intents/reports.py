@@ -3,7 +3,7 @@ map, side by side, the history of what was live), the overview's figures, the da
 and the intents' table."""
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date, datetime, time, timedelta
 from typing import NamedTuple
 
@@ -252,18 +252,7 @@ class ExampleFilters:
 
     @property
     def active(self) -> bool:
-        return any(
-            (
-                self.text,
-                self.intent,
-                self.source,
-                self.status,
-                self.labelled_by,
-                self.labelled_from,
-                self.labelled_to,
-                self.held_out,
-            )
-        )
+        return any(getattr(self, field.name) for field in fields(self))
 
 
 def _day_start(day: date) -> datetime:

@@ -525,7 +525,7 @@ def versions_compare(request: HttpRequest) -> HttpResponse:
             "base": base,
             "other": other,
             "evaluation": compared,
-            "revisions": evaluation.evaluation_set().revisions if compared else [],
+            "revisions": evaluation.evaluation_set_revisions() if compared else [],
             "base_metrics": compared.base if compared else base.training_metrics,
             "other_metrics": compared.other if compared else other.training_metrics,
             "rows": compared.rows if compared else reports.model_versions_compared(base, other),
