@@ -124,7 +124,7 @@
   // Elements with an id replace the element of that id in the card; anything else goes inside
   // `target`. Unchanged elements are left alone, so focus and open pickers survive a poll.
   function swap(html, target) {
-    var fragment = parse(html);
+    var fragment = typeof html === "string" ? parse(html) : html;
     var placed = [];
     Array.prototype.slice.call(fragment.children).forEach(function (node) {
       var old = node.id && document.getElementById(node.id);
@@ -182,23 +182,55 @@
     if (!document.hidden && state.agent) loadInsight();
   });
 
+  // A reload of the orders (after an action on one of them) must not take away what the agent
+  // is doing on another: a form being filled in keeps its place and what it holds, and an
+  // order the agent opened stays open.
+  function keepAgentsWork(html, customer) {
+    var fresh = parse(html);
+    if (customer !== state.shownCustomer) return fresh;
+    document.querySelectorAll("#orders-body details.order[open]").forEach(function (order) {
+      var twin = order.id && fresh.getElementById(order.id);
+      if (twin) twin.open = true;
+    });
+    document.querySelectorAll("#orders-body .order__actions").forEach(function (panel) {
+      var slot = panel.id && panel.querySelector("form") && fresh.getElementById(panel.id);
+      if (!slot) return;
+      panel.querySelectorAll("[data-card-autofocus]").forEach(function (element) {
+        element.removeAttribute("data-card-autofocus");  // it had its focus when it opened
+      });
+      slot.replaceWith(panel);
+    });
+    return fresh;
+  }
+
   function loadOrders() {
     var body = document.getElementById("orders-body");
     if (!state.agent || !body) return;
     if (!state.customer) {
       body.innerHTML = '<p class="muted">Open a customer to see their orders.</p>';
+      state.shownCustomer = "";
       return;
     }
+    var customer = state.customer;
+    var ticket = state.ordersTicket = (state.ordersTicket || 0) + 1;
     body.setAttribute("aria-busy", "true");
     request(withContext(urls.orders))
       .then(function (response) { return response.text(); })
-      .then(function (html) { swap(html, document.getElementById("orders-body")); })
+      .then(function (html) {
+        if (ticket !== state.ordersTicket) return;  // a newer reload is on its way
+        var focused = document.activeElement;
+        var fresh = keepAgentsWork(html, customer);
+        state.shownCustomer = customer;
+        swap(fresh, document.getElementById("orders-body"));
+        if (focused && focused !== document.activeElement && focused.isConnected) focused.focus();
+      })
       .catch(function (error) {
+        if (ticket !== state.ordersTicket) return;
         if (error.message !== "signed out") failed(document.getElementById("orders-body"), OFFLINE);
       })
       .then(function () {
         var current = document.getElementById("orders-body");
-        if (current) current.removeAttribute("aria-busy");
+        if (current && ticket === state.ordersTicket) current.removeAttribute("aria-busy");
       });
   }
 

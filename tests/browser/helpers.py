@@ -79,3 +79,14 @@ def insight_panel_url(
 def host_messages(page: Page) -> list[dict[str, Any]]:
     """The messages the card sent the Insight Panel, oldest first."""
     return page.evaluate("window.kustomerHost.messages")
+
+
+def wait_for_card_to_fit(page: Page, title: str = "Context Card") -> None:
+    """Waits until the Insight Panel has sized the card's frame to what the card shows.
+
+    The card asks for its new height after each change, a frame or two later. A click aimed
+    before that lands where the frame scrolled to show the button, and the resize then moves
+    the button from under it; a person is never that quick, a test is."""
+    frame = page.get_by_title(title).element_handle().content_frame()
+    assert frame is not None, f"no frame titled {title!r}"
+    frame.wait_for_function("() => document.documentElement.scrollHeight <= window.innerHeight + 1")

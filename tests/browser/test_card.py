@@ -15,7 +15,13 @@ from copilot.sandbox.kustomer import services as kustomer
 from copilot.sandbox.shopify.models import Refund
 from intents.models import IntentFeedback
 from tests.browser.conftest import Origins
-from tests.browser.helpers import axe, describe_violations, insight_panel_url, screenshot
+from tests.browser.helpers import (
+    axe,
+    describe_violations,
+    insight_panel_url,
+    screenshot,
+    wait_for_card_to_fit,
+)
 from tests.cards.test_insight import customer_writes, trained  # noqa: F401  (fixture)
 from tests.sandbox_shopify import support as shopify_support
 
@@ -135,9 +141,11 @@ def test_an_agent_signs_in_sees_the_conversation_and_acts_on_it(page, origins, a
     newest.get_by_label(re.compile(r"^Merino Crew Sweater")).fill("0")
     newest.get_by_label(re.compile(r"^Wool Blend Beanie")).fill("1")
     newest.get_by_label(re.compile(r"Refund the shipping")).uncheck()
+    wait_for_card_to_fit(page)
     newest.get_by_role("button", name="Review refund…").click()
     confirm = orders.get_by_role("button", name=re.compile(r"^Refund \$"))
     expect(confirm).to_have_text("Refund $24.00")  # the beanie, without shipping
+    wait_for_card_to_fit(page)
     confirm.dblclick()
     refunded = orders.get_by_text(re.compile(r"^Refunded \$24\.00 on #\d+"))
     expect(refunded).to_be_visible(timeout=15000)
@@ -148,6 +156,40 @@ def test_an_agent_signs_in_sees_the_conversation_and_acts_on_it(page, origins, a
     # The customer writes again: the open card follows without a reload.
     customer_writes(customer, "Please cancel my order", conversation=conversation)
     expect(intent.locator(".intent__name")).to_have_text("Cancel order", timeout=5000)
+
+
+def test_a_form_half_filled_on_one_order_survives_an_action_on_another(page, origins, ada):
+    customer, conversation = ada
+    card = open_card(page, origins, customer, conversation)
+    sign_in(page, card)
+    orders = section(card, "Orders")
+    newest = orders.locator("details.order").first
+    older = orders.locator("details.order").nth(1)
+
+    # The agent opens an older order and starts a refund on it...
+    orders.get_by_role("heading", level=3).nth(1).click()
+    wait_for_card_to_fit(page)
+    older.get_by_role("button", name=re.compile(r"^Refund #\d+")).click()
+    older.get_by_label(re.compile(r"^Reason")).fill("Chipped in transit")
+
+    # ...then refunds the newest order: the orders reload with the refund's result.
+    wait_for_card_to_fit(page)
+    newest.get_by_role("button", name=re.compile(r"^Refund #\d+")).click()
+    newest.get_by_label(re.compile(r"^Merino Crew Sweater")).fill("0")
+    newest.get_by_label(re.compile(r"^Wool Blend Beanie")).fill("1")
+    wait_for_card_to_fit(page)
+    newest.get_by_role("button", name="Review refund…").click()
+    confirm = newest.get_by_role("button", name=re.compile(r"^Refund \$"))
+    expect(confirm).to_be_visible()
+    wait_for_card_to_fit(page)
+    confirm.click()
+    expect(newest.get_by_text(re.compile(r"^Refunded \$")).first).to_be_visible(timeout=15000)
+    expect(card.locator("#orders-body")).not_to_have_attribute("aria-busy", "true")
+    expect(newest.get_by_role("button", name=re.compile(r"^Refund #\d+"))).to_be_visible()
+
+    # The older order is still open, its refund form as the agent left it.
+    expect(older.get_by_label(re.compile(r"^Reason"))).to_have_value("Chipped in transit")
+    expect(older.get_by_role("button", name="Review refund…")).to_be_visible()
 
 
 def test_the_session_survives_a_reload_with_third_party_cookies_blocked(

@@ -18,7 +18,7 @@ from copilot.sandbox.shopify.models import Order, Refund
 from intents import prediction as intent_prediction
 from intents.models import IntentFeedback
 from tests.browser.conftest import Origins
-from tests.browser.helpers import axe, describe_violations, screenshot
+from tests.browser.helpers import axe, describe_violations, screenshot, wait_for_card_to_fit
 from tests.sandbox_shopify import support as shopify_support
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -133,8 +133,12 @@ def test_the_workspace_walks_the_whole_loop(wide_page: Page, origins: Origins, d
     newest.get_by_label(re.compile(r"^Merino Crew Sweater")).fill("0")
     newest.get_by_label(re.compile(r"^Wool Blend Beanie")).fill("1")
     newest.get_by_label(re.compile(r"Refund the shipping")).uncheck()
+    wait_for_card_to_fit(page)
     newest.get_by_role("button", name="Review refund…").click()
-    orders.get_by_role("button", name=re.compile(r"^Refund \$")).click()
+    confirm = orders.get_by_role("button", name=re.compile(r"^Refund \$"))
+    expect(confirm).to_be_visible()
+    wait_for_card_to_fit(page)
+    confirm.click()
     refunded = orders.get_by_text(re.compile(r"^Refunded \$24\.00 on #(\d+)"))
     expect(refunded).to_be_visible(timeout=15000)
     number = re.search(r"#(\d+)", refunded.inner_text()).group(1)
