@@ -7,10 +7,12 @@ from dataclasses import dataclass, fields
 from datetime import date, datetime, time, timedelta
 from typing import NamedTuple
 
+from django.core.cache import cache
 from django.db.models import Count, Max, Q, QuerySet
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from . import suggestions
 from .metrics import TrainingMetrics
 from .models import (
     Intent,
@@ -427,24 +429,78 @@ class PredictionVolume:
     share: float  # of all predictions in the window
 
 
-def predictions_by_intent(*, days: int = 7, limit: int = 12) -> tuple[list[PredictionVolume], int]:
-    """The most predicted intents of the last `days` (abstentions as intent ""), and the
+def predictions_by_intent(
+    days: list["DailyPredictions"], *, limit: int = 12
+) -> tuple[list[PredictionVolume], int]:
+    """The most predicted intents over `days` (abstentions as intent "", listed last), and the
     total number of predictions."""
-    since = timezone.now() - timedelta(days=days)
-    rows = list(
-        Prediction.objects.filter(created_at__gte=since)
-        .values("intent")
-        .annotate(count=Count("id"))
-        .order_by("-count", "intent")
-    )
-    total = sum(row["count"] for row in rows)
+    totals: dict[str, int] = {}
+    for day in days:
+        for intent, count in day.counts.items():
+            totals[intent] = totals.get(intent, 0) + count
+    total = sum(totals.values())
+    ranked = sorted(totals.items(), key=lambda item: (-item[1], item[0]))
     volumes = [
-        PredictionVolume(row["intent"], row["count"], row["count"] / total if total else 0.0)
-        for row in rows
+        PredictionVolume(intent, count, count / total if total else 0.0) for intent, count in ranked
     ]
     abstained = [volume for volume in volumes if not volume.intent]
     named = [volume for volume in volumes if volume.intent][:limit]
     return named + abstained, total
+
+
+@dataclass(frozen=True)
+class DailyPredictions:
+    day: date
+    counts: dict[str, int]  # intent name -> predictions; "" for the messages the model abstained on
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def abstain_rate(self) -> float:
+        return self.counts.get("", 0) / self.total if self.total else 0.0
+
+
+def _predictions_per_day_query(first: date, last: date) -> dict[date, dict[str, int]]:
+    zone = timezone.get_current_timezone()
+    since = timezone.make_aware(datetime.combine(first, time.min), zone)
+    until = timezone.make_aware(datetime.combine(last + timedelta(days=1), time.min), zone)
+    counts: dict[date, dict[str, int]] = {}
+    rows = (
+        Prediction.objects.filter(created_at__gte=since, created_at__lt=until)
+        .annotate(day=TruncDate("created_at", tzinfo=zone))
+        .values_list("day", "intent")
+        .annotate(count=Count("id"))
+        .order_by()
+    )
+    for day, intent, count in rows:
+        counts.setdefault(day, {})[intent] = count
+    return counts
+
+
+def predictions_per_day(*, days: int = 30) -> list[DailyPredictions]:
+    """Each of the last `days` days (today included) with its predictions per intent.
+
+    A day that is over never changes (predictions are stamped when made), so it is counted
+    once and kept in the cache; only today is counted on every request."""
+    today = timezone.localdate()
+    first = today - timedelta(days=days - 1)
+    all_days = [first + timedelta(days=offset) for offset in range(days)]
+    keys = {day: f"intents:predictions-per-day:{day.isoformat()}" for day in all_days[:-1]}
+    cached = cache.get_many(list(keys.values()))
+    counts = {day: cached[key] for day, key in keys.items() if key in cached}
+    missing = [day for day in all_days[:-1] if day not in counts]
+    if missing:
+        found = _predictions_per_day_query(missing[0], missing[-1])
+        for day in missing:
+            counts[day] = found.get(day, {})
+        cache.set_many({keys[day]: counts[day] for day in missing}, _CLOSED_DAY_SECONDS)
+    counts[today] = _predictions_per_day_query(today, today).get(today, {})
+    return [DailyPredictions(day, counts[day]) for day in all_days]
+
+
+_CLOSED_DAY_SECONDS = 40 * 24 * 3600
 
 
 # --- Training runs -----------------------------------------------------------------------------
@@ -511,3 +567,40 @@ def abstained_messages(*, days: int = 30, limit: int = 2000) -> list[AbstainedMe
     )
     unlabelled = [message for key, message in latest.items() if key not in labelled]
     return unlabelled[:limit]
+
+
+# Abstained messages of this many days are grouped, at most this many of them.
+SUGGESTION_DAYS = 30
+SUGGESTION_LIMIT = 2000
+_SUGGESTION_CACHE_SECONDS = 10 * 60
+
+
+def _suggested_groups_key() -> str:
+    return f"intents:suggested-groups:{abstained_messages_state(days=SUGGESTION_DAYS)}"
+
+
+def suggested_intent_groups() -> list[dict]:
+    """The groups of the abstained messages, each with its messages; cached for as long as no
+    message was abstained on and no example changed since, since reading and grouping 2,000
+    messages takes a second."""
+    cache_key = _suggested_groups_key()
+    groups = cache.get(cache_key)
+    if groups is None:
+        abstained = abstained_messages(days=SUGGESTION_DAYS, limit=SUGGESTION_LIMIT)
+        found = suggestions.suggest_groups([message.text for message in abstained])
+        groups = [
+            {
+                "name": group.name,
+                "keywords": group.keywords,
+                "messages": [abstained[index] for index in group.members],
+            }
+            for group in found
+        ]
+        cache.set(cache_key, groups, _SUGGESTION_CACHE_SECONDS)
+    return groups
+
+
+def suggested_intent_groups_if_ready() -> list[dict] | None:
+    """The groups if they were grouped since the last change, else None: the overview counts
+    them without paying for the grouping."""
+    return cache.get(_suggested_groups_key())

@@ -4,7 +4,6 @@ each group turned into a new intent or filed under an existing one in one step."
 from dataclasses import dataclass
 
 from django.contrib import messages
-from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils import timezone
@@ -12,36 +11,11 @@ from django.utils.formats import date_format
 from django.utils.text import Truncator
 from django.views.decorators.http import require_GET, require_POST
 
-from . import curation, intent_changes, reports, selectors, suggestions
+from . import curation, intent_changes, reports, selectors
 from .views import INTENT_PERMISSION, LABEL_PERMISSION, VIEW_PERMISSION, _page, staff_required
 
-# Abstained messages of this many days are grouped, at most this many of them.
-DAYS = 30
-LIMIT = 2000
 # Messages of a group shown to be ticked or unticked; the rest go with the group as they are.
 SHOWN = 40
-_CACHE_SECONDS = 10 * 60
-
-
-def suggested_groups() -> list[dict]:
-    """The groups of the abstained messages, each with its messages; cached for as long as no
-    message was abstained on and no example changed since, since reading and grouping 2,000
-    messages takes a second."""
-    cache_key = f"intents:suggested-groups:{reports.abstained_messages_state(days=DAYS)}"
-    groups = cache.get(cache_key)
-    if groups is None:
-        abstained = reports.abstained_messages(days=DAYS, limit=LIMIT)
-        found = suggestions.suggest_groups([message.text for message in abstained])
-        groups = [
-            {
-                "name": group.name,
-                "keywords": group.keywords,
-                "messages": [abstained[index] for index in group.members],
-            }
-            for group in found
-        ]
-        cache.set(cache_key, groups, _CACHE_SECONDS)
-    return groups
 
 
 @dataclass(frozen=True)
@@ -75,7 +49,7 @@ def suggestions_page(request: HttpRequest) -> HttpResponse:
             "rest": group["messages"][SHOWN:],
             "rest_ids": ",".join(str(m.prediction_id) for m in group["messages"][SHOWN:]),
         }
-        for group in suggested_groups()
+        for group in reports.suggested_intent_groups()
     ]
     return _page(
         request,
@@ -83,7 +57,7 @@ def suggestions_page(request: HttpRequest) -> HttpResponse:
         "suggestions",
         {
             "groups": groups,
-            "days": DAYS,
+            "days": reports.SUGGESTION_DAYS,
             "grouped": sum(len(group["messages"]) for group in groups),
             "intents": selectors.intent_choices(),
             "can_create": request.user.has_perm(INTENT_PERMISSION),

@@ -12,8 +12,7 @@ htmx would not remove, and the other pages are plain forms. Every form also work
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from functools import wraps
 
 from django.conf import settings
@@ -27,7 +26,17 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from . import curation, evaluation, intent_changes, promotion, reports, review, selectors, services
+from . import (
+    charts,
+    curation,
+    evaluation,
+    intent_changes,
+    promotion,
+    reports,
+    review,
+    selectors,
+    services,
+)
 from .models import LabelDecision, LabeledExample, ModelVersion
 
 VIEW_PERMISSION = "intents.view_labeledexample"
@@ -79,52 +88,16 @@ def _page(request: HttpRequest, template: str, section: str, context: dict) -> H
 # --- Overview ----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class TrendChart:
-    """An inline SVG line chart, drawn on the server: coordinates in a fixed view box."""
-
-    width: int
-    height: int
-    points: str  # the polyline's "x,y x,y ..."
-    dots: list[tuple[float, float, str]]  # x, y, title
-    grid: list[tuple[float, str]]  # y, label
-    first_day: date
-
-
-def trend_chart(
-    points: list[reports.TrendPoint], *, days: int, width: int = 560, height: int = 160
-) -> TrendChart:
-    """Each day of the last `days` at its place on the x axis (days without verdicts leave a
-    gap in the dots, not in the line), the share confirmed on the y axis."""
-    left, right, top, bottom = 40, 8, 8, 20
-    inner_width, inner_height = width - left - right, height - top - bottom
-    today = timezone.localdate()
-    first_day = today - timedelta(days=days - 1)
-    coordinates = []
-    for point in points:
-        x = left + (point.day - first_day).days / max(days - 1, 1) * inner_width
-        y = top + (1 - point.accuracy) * inner_height
-        title = f"{point.day:%d %b}: {point.accuracy:.0%} of {point.total} verdicts confirmed"
-        coordinates.append((round(x, 1), round(y, 1), title))
-    grid = [(round(top + (1 - share) * inner_height, 1), f"{share:.0%}") for share in (0, 0.5, 1)]
-    return TrendChart(
-        width=width,
-        height=height,
-        points=" ".join(f"{x},{y}" for x, y, _ in coordinates),
-        dots=coordinates,
-        grid=grid,
-        first_day=first_day,
-    )
-
-
 @require_GET
 @staff_required(VIEW_PERMISSION)
 def overview(request: HttpRequest) -> HttpResponse:
     active = reports.model_version_active()
     trend = reports.agent_confirmed_accuracy_trend(days=30)
-    volumes, predictions_total = reports.predictions_by_intent(days=7)
+    daily = reports.predictions_per_day(days=30)
+    volumes, predictions_total = reports.predictions_by_intent(daily[-7:])
     confirmed = sum(point.confirmed for point in trend)
     verdicts = sum(point.total for point in trend)
+    classified = any(day.total for day in daily)
     return _page(
         request,
         "training/overview.html",
@@ -135,7 +108,10 @@ def overview(request: HttpRequest) -> HttpResponse:
             "challengers": reports.model_version_challengers(),
             "running": reports.model_versions_running(),
             "trend": trend,
-            "chart": trend_chart(trend, days=30) if trend else None,
+            "chart": charts.trend_chart(trend, today=daily[-1].day, days=30) if trend else None,
+            "predictions_chart": charts.predictions_chart(daily) if classified else None,
+            "abstain_chart": charts.abstain_chart(daily) if classified else None,
+            "suggested_groups": reports.suggested_intent_groups_if_ready(),
             "confirmed_accuracy": confirmed / verdicts if verdicts else None,
             "verdicts": verdicts,
             "volumes": volumes,

@@ -1,12 +1,15 @@
 """The training UI at /training/: who may see it, the labelling queue's order and every action
 with its record (who, when, undo), training runs, promotion and rollback with their history."""
 
+from datetime import timedelta
+
 import pytest
 from django.contrib.auth.models import Permission
 from django.urls import reverse
 from django.utils import timezone
 
 from copilot.agents import Agent
+from intents import reports
 from intents.classifier import IntentPrediction
 from intents.models import (
     Intent,
@@ -442,6 +445,62 @@ def test_the_overview_shows_the_active_model_and_the_trend_agents_confirm(
     # The two classified messages, both "track_order".
     assert [(v.intent, v.count) for v in response.context["volumes"]] == [("track_order", 2)]
     assert response.context["abstain_rate"] == 0
+
+
+def test_the_overview_charts_each_days_predictions_per_intent_and_the_abstain_rate(
+    lead_client, trained_versions
+):
+    first, _ = trained_versions
+    three_days_ago = timezone.localtime() - timedelta(days=3)
+    for number in range(3):
+        made = classified(first, f"old-{number}", f"where is order {number}", SURE)
+        Prediction.objects.filter(pk=made.pk).update(created_at=three_days_ago)
+    classified(first, "new-1", "refund please", UNSURE)
+    abstained = classified(first, "new-2", "hmm", VERY_UNSURE)
+    Prediction.objects.filter(pk=abstained.pk).update(intent="", abstained=True)
+
+    page = lead_client.get(reverse("intents:overview")).content.decode()
+
+    assert "Messages the model classified each day over the last 30 days" in page
+    assert f"{three_days_ago:%d %b}: track_order 3 of 3" in page
+    today = timezone.localdate()
+    assert f"{today:%d %b}: get_refund 1 of 2" in page
+    assert f"{today:%d %b}: abstained 1 of 2" in page
+    # The abstain rate: none three days ago, half of today's messages.
+    assert f"{three_days_ago:%d %b}: abstained on 0% of 3 messages" in page
+    assert f"{today:%d %b}: abstained on 50% of 2 messages" in page
+    # The legend: each intent with its total over the 30 days, the abstentions last.
+    legend = page[page.index('aria-label="Intents in the chart"') :]
+    assert legend.index("track_order") < legend.index("get_refund") < legend.index("abstained")
+
+
+def test_a_day_that_is_over_is_counted_once(
+    lead_client, trained_versions, django_assert_num_queries
+):
+    first, _ = trained_versions
+    made = classified(first, "old-1", "where is my order", SURE)
+    Prediction.objects.filter(pk=made.pk).update(created_at=timezone.now() - timedelta(days=2))
+    assert reports.predictions_per_day(days=30)[-3].counts == {"track_order": 1}
+
+    # Counting again reads today alone: the days that are over come from the cache.
+    with django_assert_num_queries(1):
+        again = reports.predictions_per_day(days=30)
+    assert again[-3].counts == {"track_order": 1} and sum(day.total for day in again) == 1
+
+
+def test_the_overview_counts_the_suggested_intents_once_they_are_grouped(
+    lead_client, trained_versions
+):
+    first, _ = trained_versions
+    for number, text in enumerate(["gift wrap please", "can you gift wrap it", "gift wrap?"]):
+        made = classified(first, f"a-{number}", text, VERY_UNSURE)
+        Prediction.objects.filter(pk=made.pk).update(intent="", abstained=True)
+    overview = reverse("intents:overview")
+
+    assert "open to group" in lead_client.get(overview).content.decode()
+    lead_client.get(reverse("intents:suggestions"))
+    waits = lead_client.get(overview).context
+    assert waits["suggested_groups"] is not None and len(waits["suggested_groups"]) == 1
 
 
 @pytest.fixture
