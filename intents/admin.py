@@ -25,7 +25,17 @@ class LabeledExampleAdmin(admin.ModelAdmin):
     list_filter = ["status", "source", "intent"]
     search_fields = ["text", "kustomer_message_id"]
     list_select_related = ["intent"]
-    readonly_fields = ["labelled_at"]
+
+    # Examples change in the training UI, where every change is kept in the example's history
+    # and can be undone; here they are read only.
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(ModelVersion)

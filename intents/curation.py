@@ -47,15 +47,6 @@ def _example_revert(example: LabeledExample, previous: dict) -> None:
     example.labelled_at = datetime.fromisoformat(previous["labelled_at"])
 
 
-def _example_snapshot(example: LabeledExample) -> dict:
-    return {
-        "intent_id": example.intent_id,
-        "status": example.status,
-        "labelled_by": example.labelled_by,
-        "labelled_at": example.labelled_at.isoformat(),
-    }
-
-
 def _example_label(
     *,
     text: str,
@@ -80,7 +71,7 @@ def _example_label(
             labelled_by=labelled_by,
         )
         return example, True, {}
-    previous = _example_snapshot(example)
+    previous = example.label_snapshot()
     example.intent = intent
     example.status = LabeledExample.Status.TRUSTED
     example.labelled_by = labelled_by
@@ -133,7 +124,7 @@ def label_decision_record(
         example = LabeledExample.objects.select_for_update().get(pk=item_id)
         if example.status != LabeledExample.Status.PENDING_REVIEW:
             raise LabellingError("Someone has already reviewed this example.")
-        decision.previous = _example_snapshot(example)
+        decision.previous = example.label_snapshot()
         example.intent = intent
         example.status = LabeledExample.Status.TRUSTED
         example.labelled_by = labelled_by
@@ -167,7 +158,7 @@ def _suspected_mislabel_decide(
     ).exclude(action=LabelDecision.Action.SKIP)
     if example.status != LabeledExample.Status.TRUSTED or decided.exists():
         raise LabellingError("Someone has already decided on this example.")
-    decision.previous = _example_snapshot(example)
+    decision.previous = example.label_snapshot()
     decision.example = example
     if example.intent_id == intent.id:
         return  # the label is kept: the decision alone says a person confirmed it
@@ -264,7 +255,7 @@ def example_relabel(*, user, example_id: int, intent_name: str) -> LabelDecision
     intent = Intent.objects.filter(name=intent_name, active=True).first()
     if intent is None:
         raise LabellingError(f"There is no active intent named {intent_name!r}.")
-    previous = _example_snapshot(example)
+    previous = example.label_snapshot()
     example.intent = intent
     example.status = LabeledExample.Status.TRUSTED
     example.labelled_by = user.get_username()
@@ -282,22 +273,10 @@ def example_relabel(*, user, example_id: int, intent_name: str) -> LabelDecision
     )
 
 
-def _example_record(example: LabeledExample) -> dict:
-    """Everything of an example, for undoing its deletion."""
-    return {
-        **_example_snapshot(example),
-        "text": example.text,
-        "source": example.source,
-        "kustomer_message_id": example.kustomer_message_id,
-        "kustomer_conversation_id": example.kustomer_conversation_id,
-        "held_out_at": example.held_out_at.isoformat() if example.held_out_at else None,
-        "held_out_in_id": example.held_out_in_id,
-    }
-
-
 def _examples_restore(records: dict[int, dict]) -> None:
-    """Deleted examples back under their own ids (`records`: id to `_example_record`). Raises
-    `LabellingError`, restoring none, when another example has taken one's text since."""
+    """Deleted examples back under their own ids (`records`: id to the example's
+    `whole_record()`). Raises `LabellingError`, restoring none, when another example has taken
+    one's text since."""
     if not records:
         return
     examples = []
@@ -345,7 +324,7 @@ def example_edit(*, user, example_id: int, text: str) -> LabelDecision:
     fingerprint = text_fingerprint(text)
     if LabeledExample.objects.filter(text_sha256=fingerprint).exclude(pk=example.pk).exists():
         raise LabellingError("Another example already has this text.")
-    previous = {**_example_snapshot(example), "text": example.text}
+    previous = {**example.label_snapshot(), "text": example.text}
     example.text, example.text_sha256 = text, fingerprint
     example.labelled_by = user.get_username()
     example.labelled_at = timezone.now()
@@ -375,7 +354,7 @@ def example_delete(*, user, example_id: int) -> LabelDecision:
         kustomer_message_id=example.kustomer_message_id,
         action=LabelDecision.Action.DELETE,
         intent=example.intent,
-        previous=_example_record(example),
+        previous=example.whole_record(),
         decided_by=user,
     )
     example.delete()
@@ -415,7 +394,7 @@ def examples_delete_in_bulk(*, user, filters: ExampleFilters, expected_total: in
                 kustomer_message_id=example.kustomer_message_id,
                 action=LabelDecision.Action.DELETE,
                 intent_id=example.intent_id,
-                previous=_example_record(example),
+                previous=example.whole_record(),
                 decided_by=user,
                 batch=batch,
             )
@@ -503,7 +482,7 @@ def examples_label_in_bulk(
                 action=action,
                 intent_id=intent.pk if intent else example.intent_id,
                 example_id=example.pk,
-                previous=_example_snapshot(example),
+                previous=example.label_snapshot(),
                 decided_by=user,
                 batch=batch,
             )

@@ -20,7 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from . import dataset_files, imports, reports
+from . import dataset_files, example_history, imports, reports
 from .importing import ImportFileError
 from .views import (
     INTENT_PERMISSION,
@@ -209,3 +209,13 @@ def version_dataset_export(request: HttpRequest, number: int, file_format: str) 
         file_format=file_format,
         name=f"v{number}-training-data",
     )
+
+
+@require_GET
+@staff_required(VIEW_PERMISSION)
+def example_history_page(request: HttpRequest, example_id: int) -> HttpResponse:
+    """Everything recorded of one example, deleted ones included."""
+    history = example_history.example_history(example_id)
+    if history is None:
+        raise Http404("No example of this number was ever recorded.")
+    return _page(request, "training/example_history.html", "dataset", {"history": history})

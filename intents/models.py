@@ -141,6 +141,28 @@ class LabeledExample(models.Model):
     def __str__(self) -> str:
         return f"{self.intent.name}: {self.text[:60]}"
 
+    def label_snapshot(self) -> dict:
+        """What a label changes, as it is now: kept in a decision, for undo and the history."""
+        return {
+            "intent_id": self.intent_id,
+            "status": self.status,
+            "labelled_by": self.labelled_by,
+            "labelled_at": self.labelled_at.isoformat(),
+        }
+
+    def whole_record(self) -> dict:
+        """Everything of the example, kept in the decision that deletes it: undo brings it
+        back from this, and the history still shows what was deleted."""
+        return {
+            **self.label_snapshot(),
+            "text": self.text,
+            "source": self.source,
+            "kustomer_message_id": self.kustomer_message_id,
+            "kustomer_conversation_id": self.kustomer_conversation_id,
+            "held_out_at": self.held_out_at.isoformat() if self.held_out_at else None,
+            "held_out_in_id": self.held_out_in_id,
+        }
+
 
 class ModelVersion(QueuedWorkMixin):
     class Status(models.TextChoices):
@@ -298,6 +320,9 @@ class LabelDecision(models.Model):
         FEEDBACK = "feedback", "Agent feedback"
         # A prediction the model was unsure of (small margin between its top two intents).
         PREDICTION = "prediction", "Unsure prediction"
+        # An agent changed their label in the card, which changed or withdrew the example it
+        # had made (`item_id` is the example's): recorded for its history, not for undo.
+        AGENT = "agent", "Agent's change in the card"
 
     class Action(models.TextChoices):
         ACCEPT = "accept", "Accepted the suggestion"
@@ -326,8 +351,13 @@ class LabelDecision(models.Model):
     # The example's fields before the decision changed them, to restore on undo.
     previous = models.JSONField(default=dict, blank=True)
     decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="label_decisions"
+        settings.AUTH_USER_MODEL,
+        null=True,  # an agent in the card (decided_by_agent), who is not a user here
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="label_decisions",
     )
+    decided_by_agent = models.CharField(max_length=255, blank=True)
     decided_at = models.DateTimeField(auto_now_add=True)
     undone_at = models.DateTimeField(null=True, blank=True)
     # Decisions made at once on a whole filtered list share a batch, and are undone together.

@@ -21,6 +21,7 @@ from .label_issues import LabelIssue
 from .models import (
     Intent,
     IntentFeedback,
+    LabelDecision,
     LabeledExample,
     ModelVersion,
     ModelVersionDataset,
@@ -415,6 +416,29 @@ def labeller_is_trusted(agent: Agent) -> bool:
     return bool(agent.grants() & set(settings.INTENT_TRUSTED_LABELLERS))
 
 
+def _agent_decision(
+    feedback: IntentFeedback,
+    example: LabeledExample,
+    action: str,
+    *,
+    withdrawn: bool = False,
+) -> LabelDecision:
+    """The record of an agent's change in the card to the example their label made, kept in
+    the example's history with what it replaced (all of it when the example goes)."""
+    previous = example.whole_record() if withdrawn else example.label_snapshot()
+    return LabelDecision(
+        kind=LabelDecision.Kind.AGENT,
+        item_id=example.pk,
+        kustomer_message_id=feedback.kustomer_message_id,
+        action=action,
+        intent=feedback.intent,
+        example=None if withdrawn else example,
+        previous=previous,
+        decided_by=None,
+        decided_by_agent=feedback.agent_name or feedback.agent_id,
+    )
+
+
 def _pending_example_keep_in_step(*, feedback: IntentFeedback, text: str, trusted: bool) -> None:
     """A trusted labeller's label is a trusted example at once, and their change of mind
     replaces it even once accepted; anyone else's waits for review, and only what still waits
@@ -428,16 +452,25 @@ def _pending_example_keep_in_step(*, feedback: IntentFeedback, text: str, truste
         status__in=statuses,
     )
     if feedback.intent is None:
-        own.delete()
+        withdrawn = list(own)
+        LabelDecision.objects.bulk_create(
+            _agent_decision(feedback, example, LabelDecision.Action.DELETE, withdrawn=True)
+            for example in withdrawn
+        )
+        LabeledExample.objects.filter(pk__in=[example.pk for example in withdrawn]).delete()
         return
     status = LabeledExample.Status.TRUSTED if trusted else LabeledExample.Status.PENDING_REVIEW
     example = own.first()
     if example is not None:
+        if (example.intent_id, example.status) == (feedback.intent.pk, status):
+            return
+        decision = _agent_decision(feedback, example, LabelDecision.Action.LABEL)
         example.intent = feedback.intent
         example.status = status
         example.labelled_by = feedback.agent_id
         example.labelled_at = timezone.now()
         example.save(update_fields=LabeledExample.LABEL_FIELDS)
+        decision.save()
         return
     fingerprint = text_fingerprint(text)
     if LabeledExample.objects.filter(text_sha256=fingerprint).exists():

@@ -16,6 +16,11 @@ urlpatterns = [
     path("dataset/bulk", views.dataset_bulk, name="dataset-bulk"),
     path("dataset/<int:example_id>/relabel", views.example_relabel, name="example-relabel"),
     path("dataset/<int:example_id>/change", views.example_change, name="example-change"),
+    path(
+        "dataset/<int:example_id>/history",
+        dataset_views.example_history_page,
+        name="example-history",
+    ),
     path("dataset/import/", dataset_views.dataset_import, name="dataset-import"),
     path(
         "dataset/import/<str:token>/",

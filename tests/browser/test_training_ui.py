@@ -235,6 +235,21 @@ def test_the_dataset_and_intents_pages_read_well(page: Page, origins: Origins, q
     assert not violations, describe_violations(violations)
     screenshot(page, "training-dataset-1280")
 
+    # One example relabelled, then its history: how it was added and the relabel, by whom.
+    first_row = page.get_by_role("row").nth(1)
+    first_row.get_by_role("combobox", name=re.compile(r"^New intent for example")).fill(
+        "track_order"
+    )
+    first_row.get_by_role("button", name="Relabel").click()
+    expect(page.get_by_text("18 examples match these filters.")).to_be_visible()
+    page.goto(page.url.split("?")[0])
+    page.get_by_role("link", name=re.compile(r"^History of example")).first.click()
+    expect(page.get_by_role("heading", name=re.compile(r"^History of example"))).to_be_visible()
+    expect(page.get_by_text("Relabelled get_refund → track_order")).to_be_visible()
+    violations = axe(page)
+    assert not violations, describe_violations(violations)
+    screenshot(page, "training-example-history-1280")
+
     page.set_viewport_size({"width": 1440, "height": 900})
     training_nav = page.get_by_role("navigation", name="Training")
     training_nav.get_by_role("link", name=re.compile("^Intents")).click()

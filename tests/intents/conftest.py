@@ -1,4 +1,5 @@
 import pytest
+from django.contrib.auth.models import Permission
 
 from intents.prediction import active_model
 from intents.services import examples_import
@@ -18,3 +19,26 @@ def _fresh_model_cache(settings):
 @pytest.fixture
 def labelled_examples(db):
     return examples_import(rows=labelled_rows())
+
+
+@pytest.fixture
+def reviewer(django_user_model):
+    """A team lead: staff, allowed to label and to train and promote."""
+    user = django_user_model.objects.create_user("lead", password="pw", is_staff=True)
+    user.user_permissions.add(
+        *Permission.objects.filter(
+            codename__in=[
+                "view_labeledexample",
+                "change_labeledexample",
+                "change_modelversion",
+                "change_intent",
+            ]
+        )
+    )
+    return user
+
+
+@pytest.fixture
+def lead_client(client, reviewer):
+    client.force_login(reviewer)
+    return client

@@ -41,29 +41,6 @@ PAGES = ["overview", "queue", "dataset", "intents", "versions"]
 
 
 @pytest.fixture
-def reviewer(django_user_model):
-    """A team lead: staff, allowed to label and to train and promote."""
-    user = django_user_model.objects.create_user("lead", password="pw", is_staff=True)
-    user.user_permissions.add(
-        *Permission.objects.filter(
-            codename__in=[
-                "view_labeledexample",
-                "change_labeledexample",
-                "change_modelversion",
-                "change_intent",
-            ]
-        )
-    )
-    return user
-
-
-@pytest.fixture
-def lead_client(client, reviewer):
-    client.force_login(reviewer)
-    return client
-
-
-@pytest.fixture
 def intents(db):
     return intents_ensure(
         definitions=[(name, "") for name in ("track_order", "get_refund", "cancel_order")]
