@@ -19,7 +19,7 @@ from django.db.models import Count, Max, Min
 
 from .artifacts import ArtifactError
 from .metrics import TrainingMetrics, evaluate
-from .models import EvaluationSetRevision, LabeledExample, ModelVersion
+from .models import EvaluationSetRevision, Intent, LabeledExample, ModelVersion
 from .prediction import load_model_version
 from .reports import IntentComparison
 
@@ -49,6 +49,9 @@ class EvaluationComparison:
     rows: list[IntentComparison]
     seen: list[int]  # versions trained after some of the set was already in their data
     revision: int | None  # the evaluation set's revision both were scored on
+    # Active intents of the set that the base version answers and the other no longer knows,
+    # with their messages in the set: what the other would lose.
+    dropped: tuple[tuple[str, int], ...] = ()
 
 
 def evaluation_set() -> EvaluationSet:
@@ -144,7 +147,15 @@ def versions_compared_on_evaluation_set(
             )
         )
     rows.sort(key=lambda row: (row.delta is None, row.delta if row.delta is not None else 0))
+    lost = set(loaded[0].labels) - set(loaded[1].labels)
+    active = set(Intent.objects.filter(name__in=lost, active=True).values_list("name", flat=True))
+    dropped = tuple(
+        (name, sum(1 for row in examples if row[2] == name))
+        for name in sorted(active)
+        if any(row[2] == name for row in examples)
+    )
     return EvaluationComparison(
+        dropped=dropped,
         size=len(scored),
         left_out=len(examples) - len(scored),
         base=base_metrics,
@@ -209,6 +220,13 @@ def promotion_verdict(
     )
     if after < before - macro_f1_tolerance:
         return PromotionVerdict(False, f"Not promoted automatically: {figures}.")
+    if comparison.dropped:
+        lost = ", ".join(f"{name} ({count} messages)" for name, count in comparison.dropped)
+        return PromotionVerdict(
+            False,
+            f"Not promoted automatically: {figures}, but it no longer knows {lost}, which the "
+            "live version answers and which is still an active intent.",
+        )
     drops = [row for row in comparison.rows if row.delta is not None]
     worst = min(drops, key=lambda row: row.delta, default=None)
     if worst is not None and worst.delta < -intent_f1_tolerance:

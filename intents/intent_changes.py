@@ -31,10 +31,17 @@ def intent_create(*, user, name: str, description: str = "") -> Intent:
     return intent
 
 
+def _intent_locked(intent_id: int) -> Intent:
+    intent = Intent.objects.select_for_update().filter(pk=intent_id).first()
+    if intent is None:
+        raise IntentError("This intent does not exist. Reload the page to see the intents.")
+    return intent
+
+
 @transaction.atomic
 def intent_describe(*, user, intent_id: int, description: str) -> Intent:
     """Replaces an intent's description, keeping the old one in the history."""
-    intent = Intent.objects.select_for_update().get(pk=intent_id)
+    intent = _intent_locked(intent_id)
     IntentChange.objects.create(
         action=IntentChange.Action.DESCRIBE,
         intent=intent,
@@ -56,7 +63,7 @@ def intent_rename(*, user, intent_id: int, title: str) -> Intent:
         raise IntentError("Give the intent a name people will read, e.g. Where is my order.")
     if len(title) > 100:
         raise IntentError("Keep the name under 100 characters.")
-    intent = Intent.objects.select_for_update().get(pk=intent_id)
+    intent = _intent_locked(intent_id)
     taken = [other for other in Intent.objects.exclude(pk=intent.pk) if other.display_name == title]
     if taken:
         raise IntentError(f"{taken[0].name} is already called {title!r}.")
@@ -77,7 +84,7 @@ def intent_merge(*, user, intent_id: int, target_name: str) -> IntentChange:
     """Moves every example of an intent to another and retires it. The examples keep who
     labelled them and when; the change keeps the ids of those that moved. Agents' feedback
     keeps naming the retired intent, as it was given. Raises `IntentError`."""
-    intent = Intent.objects.select_for_update().get(pk=intent_id)
+    intent = _intent_locked(intent_id)
     target = Intent.objects.filter(name=target_name.strip(), active=True).first()
     if target is None:
         raise IntentError(f"There is no active intent named {target_name.strip()!r}.")
@@ -101,7 +108,7 @@ def intent_merge(*, user, intent_id: int, target_name: str) -> IntentChange:
 def intent_retire(*, user, intent_id: int) -> IntentChange:
     """Takes an intent out of training and out of the lists agents pick from; its examples
     stay, so bringing it back loses nothing."""
-    intent = Intent.objects.select_for_update().get(pk=intent_id)
+    intent = _intent_locked(intent_id)
     intent.active = False
     intent.save(update_fields=["active"])
     return IntentChange.objects.create(

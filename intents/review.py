@@ -289,11 +289,10 @@ def labelling_queue_item(*, key: str) -> QueueItem | None:
         if example.status == LabeledExample.Status.PENDING_REVIEW:
             return _example_item(example)
         # A trusted example is in the queue only as a suspected mislabel (an undone decision
-        # on it is an "example" decision, hence both kinds).
+        # on it is an "example" decision, hence both kinds); one changed on the dataset page
+        # is not a queue item at all.
         suspect = _suspected_mislabel(example)
-        if suspect is not None:
-            return _mislabel_item(suspect)
-        return _example_item(example) if kind == LabelDecision.Kind.EXAMPLE else None
+        return _mislabel_item(suspect) if suspect is not None else None
     if kind == LabelDecision.Kind.FEEDBACK:
         row = (
             IntentFeedback.objects.select_related("intent", "prediction__model_version")

@@ -134,8 +134,26 @@ def model_version_create(*, created_by=None) -> ModelVersion:
     raise RuntimeError("Could not allocate a model version number; try again.")
 
 
+class TrainingRunBusy(Exception):
+    """A run is already queued or training: one at a time, or the second would only wait."""
+
+
 def training_run_start(*, created_by=None) -> ModelVersion:
-    """Creates a version and queues its training on the training queue after commit."""
+    """Creates a version and queues its training on the training queue after commit. Raises
+    `TrainingRunBusy` while another run is queued or training."""
+    running = (
+        ModelVersion.objects.filter(
+            status__in=[ModelVersion.Status.QUEUED, ModelVersion.Status.TRAINING]
+        )
+        .defer("artifact")
+        .order_by("number")
+        .first()
+    )
+    if running is not None:
+        raise TrainingRunBusy(
+            f"v{running.number} is already {running.get_status_display().lower()}: wait for it "
+            "to finish, or cancel it, before starting another run."
+        )
     version = model_version_create(created_by=created_by)
     queueing.enqueue_on_commit(TRAINING_RUN, version.id)
     return version

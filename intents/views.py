@@ -225,6 +225,15 @@ def queue_undo(request: HttpRequest) -> HttpResponse:
     key = f"{decision.kind}:{decision.item_id}"
     item = review.labelling_queue_item(key=key)
     message = f"Undone: {decision.get_action_display().lower()}."
+    if item is None:
+        # Not a queue item (a change on the dataset page): the queue goes on where it was.
+        message = (
+            f"Undone: {decision.get_action_display().lower()}, which was not a queue item;"
+            " the queue goes on."
+        )
+        following = review.labelling_queue(user_id=request.user.pk, limit=1)
+        item = following[0] if following else None
+        key = item.key if item is not None else ""
     if _wants_json(request):
         html = render_to_string("training/_queue_item.html", {"item": item}, request=request)
         return JsonResponse(
@@ -234,7 +243,7 @@ def queue_undo(request: HttpRequest) -> HttpResponse:
     next_url = request.POST.get("next", "")
     if next_url.startswith(reverse("intents:dataset")):
         return redirect(next_url)
-    return redirect(f"{reverse('intents:queue')}?item={key}")
+    return redirect(f"{reverse('intents:queue')}?item={key}" if key else "intents:queue")
 
 
 # --- Versions ----------------------------------------------------------------------------------
@@ -312,7 +321,11 @@ def version_progress(request: HttpRequest, number: int) -> JsonResponse:
 @require_POST
 @staff_required(MODEL_PERMISSION)
 def training_start(request: HttpRequest) -> HttpResponse:
-    version = services.training_run_start(created_by=request.user)
+    try:
+        version = services.training_run_start(created_by=request.user)
+    except services.TrainingRunBusy as error:
+        messages.error(request, str(error))
+        return redirect("intents:versions")
     messages.success(request, f"Training v{version.number} has started.")
     return redirect("intents:versions")
 

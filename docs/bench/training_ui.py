@@ -169,7 +169,7 @@ def measure_get(client, url: str, *, count: int = REQUESTS) -> dict:
 def measure_pages(client) -> dict[str, dict]:
     from django.urls import reverse
 
-    from intents.models import HistoryImport, LabeledExample, ModelVersion
+    from intents.models import HistoryImport, LabelDecision, LabeledExample, ModelVersion
 
     active = ModelVersion.objects.get(status=ModelVersion.Status.ACTIVE)
     ready = ModelVersion.objects.filter(status=ModelVersion.Status.READY).order_by("-number")[0]
@@ -177,6 +177,11 @@ def measure_pages(client) -> dict[str, dict]:
     deep = ids[len(ids) * 9 // 10]  # a page 90 % of the way down the list
     previewing = HistoryImport.objects.filter(status=HistoryImport.Status.PREVIEWING).first()
     done = HistoryImport.objects.filter(status=HistoryImport.Status.DONE).first()
+    relabelled = (
+        LabelDecision.objects.filter(kind=LabelDecision.Kind.EXAMPLE, action="label")
+        .values_list("item_id", flat=True)
+        .first()
+    )
     dataset = reverse("intents:dataset")
     pages = {
         "overview": reverse("intents:overview"),
@@ -186,6 +191,9 @@ def measure_pages(client) -> dict[str, dict]:
         "dataset, intent filter": f"{dataset}?intent=refund_payment",
         "dataset, deep keyset page (90 %)": f"{dataset}?before={deep}",
         "dataset, intent filter + deep page": f"{dataset}?intent=track_order&before={deep}",
+        "example history (relabelled on the dataset page)": reverse(
+            "intents:example-history", args=[relabelled]
+        ),
         "intents": reverse("intents:intents"),
         "suggestions": reverse("intents:suggestions"),
         "versions": reverse("intents:versions"),
@@ -251,18 +259,18 @@ def measure_queue_next(client, user) -> dict[str, dict]:
     return results
 
 
-def measure_charts() -> dict:
+def measure_charts() -> dict[str, dict]:
     """The overview's chart data as the overview view computes it: the 30-day trend of
-    confirmed verdicts, the predictions per intent and day of 30 days (stacked bars, the abstain
-    rate and the 7-day table). The cache is emptied before every call, so that each one counts
-    the 30 days afresh (the page itself keeps the days that are over)."""
+    confirmed verdicts and the predictions per intent and day of 30 days (stacked bars, the
+    abstain rate and the 7-day table). As served, the days that are over come from the cache
+    and only today is counted; counted afresh, the cache is emptied before every call (after a
+    cache loss, the first overview pays this once)."""
     from django.core.cache import cache
     from django.utils import timezone
 
     from intents import charts, reports
 
     def draw():
-        cache.clear()
         trend = reports.agent_confirmed_accuracy_trend(days=30)
         charts.trend_chart(trend, today=timezone.localdate(), days=30)
         daily = reports.predictions_per_day(days=30)
@@ -270,14 +278,21 @@ def measure_charts() -> dict:
         charts.predictions_chart(daily)
         charts.abstain_chart(daily)
 
-    first = timed(draw)[0]
-    times = [timed(draw)[0] for _ in range(REQUESTS)]
-    return {
-        "first": first,
-        "p50": statistics.median(times),
-        "p95": percentile(times, 0.95),
-        "max": max(times),
-    }
+    def afresh():
+        cache.clear()
+        draw()
+
+    results = {}
+    for name, call in (("as served", draw), ("counted afresh", afresh)):
+        first = timed(call)[0]
+        times = [timed(call)[0] for _ in range(REQUESTS)]
+        results[name] = {
+            "first": first,
+            "p50": statistics.median(times),
+            "p95": percentile(times, 0.95),
+            "max": max(times),
+        }
+    return results
 
 
 def measure_bulk(client) -> dict:
@@ -393,13 +408,15 @@ def report(results: dict) -> str:
     for name, figures in results["queue_next"].items():
         target = TARGET_PAGE_MS if name.startswith("queue,") else TARGET_NEXT_MS
         lines.append(row(name, figures, target))
-    lines.append(
-        row(
-            "overview's chart data, counted afresh (trend, predictions per intent a day)",
-            results["charts"],
-            TARGET_CHARTS_MS,
-        )
-    )
+    charts = results["charts"]
+    lines.append(row("overview's chart data, as served", charts["as served"], TARGET_CHARTS_MS))
+    afresh = charts["counted afresh"]
+    lines += [
+        "",
+        "Overview's chart data counted afresh (the 30 days of predictions read again, as after "
+        f"a cache loss; once, then the days that are over are kept): p50 {afresh['p50']:.0f} ms, "
+        f"p95 {afresh['p95']:.0f} ms.",
+    ]
     suggestions = results["pages"]["suggestions"]
     lines += [
         "",

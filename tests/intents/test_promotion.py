@@ -162,3 +162,17 @@ def test_without_an_evaluation_set_or_with_auto_promotion_off_a_person_decides(
     assert "there is no frozen evaluation set" in considered.promotion_note
     settings.INTENT_AUTO_PROMOTE = False
     assert model_version_consider(version_id=challenger.id).promotion_note == ""
+
+
+def test_a_version_that_lost_an_active_intent_waits_for_a_person(live_version_and_evaluation_set):
+    live = live_version_and_evaluation_set
+    # Every trainable cancel_order example goes: the new version cannot learn it, while the
+    # intent stays active and the evaluation set still asks for it.
+    LabeledExample.objects.filter(held_out_at__isnull=True, intent__name="cancel_order").delete()
+    challenger = model_version_create()
+
+    assert train_model_version(challenger.id) == "ready"
+
+    challenger.refresh_from_db()
+    assert "but it no longer knows cancel_order (" in challenger.promotion_note
+    assert ModelVersion.objects.get(status="active") == live

@@ -365,6 +365,11 @@ def test_starting_a_training_run_queues_a_version_and_shows_its_progress(
     progress = lead_client.get(reverse("intents:version-progress", args=[version.number])).json()
     assert (progress["status"], progress["finished"]) == ("queued", False)
 
+    # A second start while the first waits (a double click, another tab) queues nothing.
+    again = lead_client.post(reverse("intents:training-start"), follow=True)
+    assert f"v{version.number} is already queued: wait for it" in again.content.decode()
+    assert ModelVersion.objects.count() == 1
+
 
 def test_promote_and_roll_back_keep_who_when_and_why(lead_client, reviewer, trained_versions):
     first, second = trained_versions
@@ -936,3 +941,29 @@ def test_a_queue_item_shows_the_customers_other_messages_of_the_conversation(lea
     assert "The customer's 3 messages in this conversation" in page
     assert page.index("I ordered the blue kettle") < page.index("never mind, it just arrived")
     assert 'aria-current="true"' in page
+
+
+def test_a_change_to_an_intent_that_does_not_exist_is_a_sentence(lead_client, intents):
+    response = lead_client.post(
+        reverse("intents:intent-change", args=[999999]), {"action": "retire"}, follow=True
+    )
+
+    assert response.status_code == 200
+    assert "This intent does not exist. Reload the page" in response.content.decode()
+
+
+def test_undo_in_the_queue_of_a_dataset_change_does_not_show_it_as_a_queue_item(
+    lead_client, labelled_examples
+):
+    example = LabeledExample.objects.filter(intent__name="track_order").first()
+    lead_client.post(
+        reverse("intents:example-relabel", args=[example.id]), {"intent": "cancel_order"}
+    )
+
+    undone = lead_client.post(reverse("intents:queue-undo"), HTTP_ACCEPT="application/json")
+
+    body = undone.json()
+    assert body["ok"] and "which was not a queue item; the queue goes on" in body["message"]
+    assert example.text not in body["html"]
+    example.refresh_from_db()
+    assert (example.intent.name, example.status) == ("track_order", "trusted")
