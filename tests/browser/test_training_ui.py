@@ -3,16 +3,19 @@ queue with the keyboard alone; each label brings the next message at once, and u
 last one back."""
 
 import re
+import threading
 from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.db import connections
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from copilot.agents import Agent
 from intents import prediction as intent_prediction
+from intents import services
 from intents.classifier import IntentPrediction
 from intents.models import IntentFeedback, LabelDecision, LabeledExample, ModelVersion
 from intents.prediction import Classification
@@ -35,6 +38,8 @@ FIRST = "My parcel came broken, I want my money back"
 SECOND = "Can I stop the order before it ships, or get a refund?"
 THIRD = "Please send it to my office instead"
 FOURTH = "Where is it, or should I just cancel?"
+FIFTH = "I moved last week, is it too late to change where it goes?"
+SIXTH = "Hello?"
 
 
 def _classified(version: ModelVersion, message_id: str, text: str, top) -> None:
@@ -49,8 +54,8 @@ def _classified(version: ModelVersion, message_id: str, text: str, top) -> None:
 
 @pytest.fixture
 def queue_world(settings) -> Iterator[ModelVersion]:
-    """A trained, active model, a challenger, and four messages waiting: an agent's correction,
-    then three predictions the model was unsure of."""
+    """A trained, active model, a challenger, and six messages waiting: an agent's correction,
+    then five predictions the model was unsure of."""
     settings.INTENT_MIN_EXAMPLES = 5
     settings.INTENT_MODEL_REFRESH_SECONDS = 0
     examples_import(rows=labelled_rows())
@@ -72,6 +77,15 @@ def queue_world(settings) -> Iterator[ModelVersion]:
     )
     _classified(
         first, "m-4", FOURTH, [("track_order", 0.45), ("cancel_order", 0.40), ("get_refund", 0.15)]
+    )
+    _classified(
+        first,
+        "m-5",
+        FIFTH,
+        [("change_shipping_address", 0.48), ("track_order", 0.40), ("cancel_order", 0.12)],
+    )
+    _classified(
+        first, "m-6", SIXTH, [("track_order", 0.50), ("get_refund", 0.38), ("cancel_order", 0.12)]
     )
     _agents_gave_feedback_for_two_weeks(first)
     get_user_model().objects.create_superuser("lead", "lead@example.com", "a-long-password-1")
@@ -143,20 +157,29 @@ def test_a_lead_labels_the_queue_with_the_keyboard_alone(
     expect(page.locator("#queue-status")).to_have_text("Undone: labelled.")
     assert not LabeledExample.objects.filter(kustomer_message_id="m-3").exists()
 
-    # Labelled again, then the fourth is skipped with s: the queue is empty.
+    # Labelled again; the fourth with 1 and the fifth with Enter (the model's guess), then the
+    # sixth is skipped with s: the queue is empty. Five labels, keys alone.
     page.keyboard.press("3")
     expect(message).to_contain_text(FOURTH)
+    page.keyboard.press("1")
+    expect(message).to_contain_text(FIFTH)
+    page.keyboard.press("Enter")
+    expect(message).to_contain_text(SIXTH)
     page.keyboard.press("s")
     expect(page.get_by_role("heading", name="Nothing waits for a label")).to_be_visible()
 
     labelled = {
         example.kustomer_message_id: (example.intent.name, example.status, example.labelled_by)
-        for example in LabeledExample.objects.filter(kustomer_message_id__in=["m-1", "m-2", "m-3"])
+        for example in LabeledExample.objects.filter(
+            kustomer_message_id__in=["m-1", "m-2", "m-3", "m-4", "m-5", "m-6"]
+        )
     }
     assert labelled == {
         "m-1": ("get_refund", "trusted", "lead"),
         "m-2": ("get_refund", "trusted", "lead"),
         "m-3": ("cancel_order", "trusted", "lead"),
+        "m-4": ("track_order", "trusted", "lead"),
+        "m-5": ("change_shipping_address", "trusted", "lead"),
     }
     decisions = list(
         LabelDecision.objects.order_by("id").values_list(
@@ -168,13 +191,15 @@ def test_a_lead_labels_the_queue_with_the_keyboard_alone(
         ("label", False),
         ("label", True),
         ("label", False),
+        ("label", False),
+        ("accept", False),
         ("skip", False),
     ]
     assert {who for *_, who in decisions} == {"lead"}
 
     # u brings the skipped one back, then "?" shows every shortcut.
     page.keyboard.press("u")
-    expect(message).to_contain_text(FOURTH)
+    expect(message).to_contain_text(SIXTH)
     violations = axe(page)
     assert not violations, describe_violations(violations)
     page.keyboard.press("?")
@@ -262,9 +287,23 @@ def test_the_dataset_and_intents_pages_read_well(page: Page, origins: Origins, q
 
 
 def test_a_lead_compares_promotes_and_rolls_back(page: Page, origins: Origins, queue_world) -> None:
-    sign_in(page, origins, "/training/versions/2/")
+    # A frozen evaluation set first: the comparison scores both versions on its messages.
+    sign_in(page, origins, "/training/versions/")
+    page.get_by_role("combobox", name="Hold out").select_option("10")
+    page.get_by_role("textbox", name="Why").fill("The same yardstick for every version")
+    page.get_by_role("button", name="Freeze an evaluation set").click()
+    expect(page.get_by_text(re.compile(r"^Revision 1 of the evaluation set"))).to_be_visible()
+
+    page.get_by_role("link", name="v2", exact=True).first.click()
     page.get_by_role("link", name="Compare with the active v1, per intent").click()
     expect(page.get_by_role("heading", name="v1 and v2, side by side")).to_be_visible()
+    expect(
+        page.get_by_text(
+            re.compile(
+                r"^Both versions on the same \d+ messages of the frozen evaluation set, revision 1"
+            )
+        )
+    ).to_be_visible()
     violations = axe(page)
     assert not violations, describe_violations(violations)
     screenshot(page, "training-compare-1280")
@@ -286,18 +325,51 @@ def test_a_lead_compares_promotes_and_rolls_back(page: Page, origins: Origins, q
 
 
 def test_a_training_run_shows_its_progress_until_it_is_ready(
-    page: Page, origins: Origins, queue_world
+    page: Page, origins: Origins, queue_world, broker, monkeypatch
 ) -> None:
-    # Queued as `training_run_start` leaves it, for a worker to take (here: the test, below).
-    version = model_version_create()
     sign_in(page, origins, "/training/versions/")
+    page.get_by_role("button", name="Train a new version").click()
+    expect(page.get_by_text(re.compile(r"^Training v\d+ has started\."))).to_be_visible()
+    version = ModelVersion.objects.get(status=ModelVersion.Status.QUEUED)
+    assert broker.published == [("intents.tasks.train_model_version", (version.id,))]
     run = page.get_by_role("progressbar", name=f"Training v{version.number}")
     expect(run).to_be_visible()
     expect(page.get_by_role("button", name="Train a new version")).to_be_disabled()
 
-    model_version_train(version_id=version.id)
+    # The worker's part, in a thread: real training, held at its first step past a fifth of
+    # the way, so that the page is seen following it there.
+    halfway, go_on = threading.Event(), threading.Event()
+    write_progress = services._ProgressWriter.__call__
 
-    # The page follows the run and shows the new version once it is trained.
+    def held(writer, fraction: float, message: str) -> None:
+        write_progress(writer, fraction, message)
+        if fraction >= 0.2 and not halfway.is_set():
+            halfway.set()
+            go_on.wait(timeout=30)
+
+    monkeypatch.setattr(services._ProgressWriter, "__call__", held)
+
+    def worker() -> None:
+        try:
+            model_version_train(version_id=version.id)
+        finally:
+            connections.close_all()
+
+    training = threading.Thread(target=worker)
+    training.start()
+    try:
+        assert halfway.wait(timeout=30)
+        step = ModelVersion.objects.get(pk=version.id).progress_message
+        shown = page.get_by_text(re.compile(rf"^Training: {re.escape(step)} \((\d+)%\)$"))
+        expect(shown).to_be_visible()
+        percent = int(re.search(r"\((\d+)%\)", shown.inner_text()).group(1))
+        assert 20 <= percent < 100
+        expect(run).to_have_js_property("value", percent)
+    finally:
+        go_on.set()
+        training.join(timeout=60)
+
+    # The page follows the run to its end and shows the new version.
     expect(run).to_be_hidden(timeout=10_000)
     row = page.get_by_role("row", name=re.compile(rf"^v{version.number} "))
     expect(row).to_contain_text("Ready")
