@@ -219,3 +219,29 @@ def example_history_page(request: HttpRequest, example_id: int) -> HttpResponse:
     if history is None:
         raise Http404("No example of this number was ever recorded.")
     return _page(request, "training/example_history.html", "dataset", {"history": history})
+
+
+@require_GET
+@staff_required(VIEW_PERMISSION)
+def version_confused_examples(request: HttpRequest, number: int) -> HttpResponse:
+    """The examples behind one cell of a version's confusion matrix: those of intent `true`
+    its evaluation took for `predicted` (for any other intent without `predicted`)."""
+    version = reports.model_version_by_number(number)
+    true_intent = request.GET.get("true", "").strip()
+    if version is None or not true_intent:
+        raise Http404("No such model version or intent.")
+    predicted = request.GET.get("predicted", "").strip()
+    examples = reports.confused_examples(
+        version, true_intent=true_intent, predicted_intent=predicted
+    )
+    return _page(
+        request,
+        "training/version_confused.html",
+        "versions",
+        {
+            "version": version,
+            "true_intent": true_intent,
+            "predicted_intent": predicted,
+            "examples": examples,
+        },
+    )

@@ -453,6 +453,10 @@ class ModelVersionDataset(models.Model):
     # The examples whose label the version, trained without them, doubts: the labelling
     # queue's suspected mislabels (intents.label_issues), least sure first.
     label_issues = models.JSONField(default=list, blank=True)
+    # The examples its evaluation took for another intent: [[text, its intent, the intent the
+    # model said, probability], ...], behind each cell of the confusion matrix.
+    # None for versions trained before they were kept.
+    confusions = models.JSONField(null=True, blank=True, default=None)
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:

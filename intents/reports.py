@@ -46,14 +46,18 @@ class ConfusedPair(NamedTuple):
 # for 200 intents, and Django's templates try a key before an attribute, so a dataclass costs
 # a caught exception per lookup.
 class HeatCell(dict):
-    def __init__(self, count: int, share: float, level: int, diagonal: bool) -> None:
-        # share: of the row's messages; level: 0 to 5, the cell's colour
-        super().__init__(count=count, share=share, level=level, diagonal=diagonal)
+    def __init__(
+        self, count: int, share: float, level: int, diagonal: bool, column: str = ""
+    ) -> None:
+        # share: of the row's messages; level: 0 to 5, the cell's colour; column: the intent
+        # the model said
+        super().__init__(count=count, share=share, level=level, diagonal=diagonal, column=column)
 
     count = property(lambda self: self["count"])
     share = property(lambda self: self["share"])
     level = property(lambda self: self["level"])
     diagonal = property(lambda self: self["diagonal"])
+    column = property(lambda self: self["column"])
 
 
 class HeatRow(dict):
@@ -106,7 +110,7 @@ def confusion_heat_map(
             count = counts[j]
             share = count / total if total else 0.0
             level = 0 if not count else min(5, 1 + int(share * 5))
-            cells.append(HeatCell(count, share, level, i == j))
+            cells.append(HeatCell(count, share, level, i == j, labels[j]))
         rows.append(HeatRow(labels[i], cells, total))
     return rows
 
@@ -118,6 +122,42 @@ def model_versions_listed(*, limit: int = 50) -> list[ModelVersion]:
 
 def model_version_by_number(number: int) -> ModelVersion | None:
     return ModelVersion.objects.defer("artifact").filter(number=number).first()
+
+
+@dataclass(frozen=True)
+class ConfusedExample:
+    text: str
+    said: str  # the intent the model took it for
+    probability: float
+    example_id: int | None  # today's example of this text, if there still is one
+    label_now: str  # its intent today ("" without an example)
+
+
+def confused_examples(
+    version: ModelVersion, *, true_intent: str, predicted_intent: str
+) -> list[ConfusedExample] | None:
+    """The examples of `true_intent` that the version's evaluation took for `predicted_intent`
+    (any other intent when it is empty), most confidently wrong first; None when the version
+    was trained before they were kept."""
+    dataset = ModelVersionDataset.objects.filter(version=version).only("confusions").first()
+    if dataset is None or dataset.confusions is None:
+        return None
+    rows = [
+        (text, said, probability)
+        for text, label, said, probability in dataset.confusions
+        if label == true_intent and (not predicted_intent or said == predicted_intent)
+    ]
+    rows.sort(key=lambda row: -row[2])
+    today = {
+        fingerprint: (example_id, intent)
+        for fingerprint, example_id, intent in LabeledExample.objects.filter(
+            text_sha256__in=[text_fingerprint(text) for text, _, _ in rows]
+        ).values_list("text_sha256", "id", "intent__name")
+    }
+    return [
+        ConfusedExample(text, said, probability, *today.get(text_fingerprint(text), (None, "")))
+        for text, said, probability in rows
+    ]
 
 
 def model_version_active() -> ModelVersion | None:

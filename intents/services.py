@@ -233,6 +233,10 @@ def model_version_train(*, version_id: int) -> ModelVersion:
         defaults={
             "examples": [list(example) for example in examples],
             "label_issues": _label_issues_stored(result.label_issues, texts),
+            "confusions": [
+                [texts[index], labels[index], said, probability]
+                for index, said, probability in result.confusions
+            ],
         },
     )
     ModelVersion.objects.filter(pk=version_id, status=ModelVersion.Status.TRAINING).update(

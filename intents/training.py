@@ -69,6 +69,9 @@ class TrainingResult:
     metrics: TrainingMetrics  # on out-of-sample predictions, before the final refit
     # Suspected mislabels, least self-confident first; empty unless asked for.
     label_issues: tuple[LabelIssue, ...] = ()
+    # The out-of-sample examples the model took for another intent (the confusion matrix's
+    # off-diagonal cells, one by one): data index, the intent it said, with what probability.
+    confusions: tuple[tuple[int, str, float], ...] = ()
 
 
 def _validate(
@@ -253,6 +256,11 @@ def train(
     report(final_start, "evaluating")
     conf = proba_oof.max(axis=1)
     correct = (proba_oof.argmax(axis=1) == y_oof).astype(float)
+    scored_at = np.flatnonzero(scored)
+    confusions = tuple(
+        (int(scored_at[row]), str(classes[proba_oof[row].argmax()]), round(float(conf[row]), 4))
+        for row in np.flatnonzero(correct == 0)
+    )
     threshold = choose_threshold(conf, correct, params)
     n_fit = len(splits[0][0])
     metrics = dataclasses.replace(
@@ -309,4 +317,9 @@ def train(
         data_hash=training_data_hash(texts, labels),
     )
     report(1.0, "done")
-    return TrainingResult(classifier=classifier, metrics=metrics, label_issues=tuple(issues))
+    return TrainingResult(
+        classifier=classifier,
+        metrics=metrics,
+        label_issues=tuple(issues),
+        confusions=confusions,
+    )

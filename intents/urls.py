@@ -69,6 +69,11 @@ urlpatterns = [
     path("versions/evaluation-set", views.evaluation_set_freeze, name="evaluation-set-freeze"),
     path("versions/<int:number>/", views.version_detail, name="version-detail"),
     path("versions/<int:number>/progress", views.version_progress, name="version-progress"),
+    path(
+        "versions/<int:number>/confused",
+        dataset_views.version_confused_examples,
+        name="version-confused",
+    ),
     path("versions/<int:number>/cancel", views.training_cancel, name="training-cancel"),
     path("versions/<int:number>/promote", views.version_promote, name="version-promote"),
     path(

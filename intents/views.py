@@ -409,7 +409,9 @@ def example_relabel(request: HttpRequest, example_id: int) -> HttpResponse:
     else:
         messages.success(request, f"Relabelled “{decision.intent.display_name}”.")
     next_url = request.POST.get("next", "")
-    if not next_url.startswith(reverse("intents:dataset")):
+    # Back to the training page it was made on (the dataset, a version's confusions), never
+    # elsewhere.
+    if not next_url.startswith(reverse("intents:overview")):
         next_url = reverse("intents:dataset")
     return redirect(next_url)
 
@@ -658,6 +660,8 @@ def example_change(request: HttpRequest, example_id: int) -> HttpResponse:
     except curation.LabellingError as error:
         messages.error(request, str(error))
     next_url = request.POST.get("next", "")
-    if not next_url.startswith(reverse("intents:dataset")):
+    # Back to the training page it was made on (the dataset, a version's confusions), never
+    # elsewhere.
+    if not next_url.startswith(reverse("intents:overview")):
         next_url = reverse("intents:dataset")
     return redirect(next_url)

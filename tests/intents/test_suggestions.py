@@ -131,6 +131,19 @@ def test_a_group_is_filed_under_an_existing_intent(client, lead, abstained):
     assert (example.text, example.intent.name) == (GIFT_CARDS[0], "get_refund")
 
 
+def test_someone_who_may_only_look_sees_the_groups_without_their_actions(
+    client, django_user_model, abstained
+):
+    viewer = django_user_model.objects.create_user("viewer", password="pw", is_staff=True)
+    viewer.user_permissions.add(*Permission.objects.filter(codename="view_labeledexample"))
+    client.force_login(viewer)
+
+    page = client.get(reverse("intents:suggestions")).content.decode()
+
+    assert "File the group" not in page and "Create intent from the group" not in page
+    assert "needs the permission to label examples" in page
+
+
 def test_creating_an_intent_needs_the_permission_and_a_name_that_is_free(
     client, django_user_model, lead, abstained
 ):

@@ -11,6 +11,7 @@ from django.utils import timezone
 from copilot.agents import Agent
 from intents import reports
 from intents.classifier import IntentPrediction
+from intents.importing import LabelledRow
 from intents.models import (
     Intent,
     IntentChange,
@@ -18,6 +19,7 @@ from intents.models import (
     LabelDecision,
     LabeledExample,
     ModelVersion,
+    ModelVersionDataset,
     ModelVersionEvent,
     Prediction,
     intent_display_name,
@@ -26,6 +28,7 @@ from intents.models import (
 from intents.prediction import Classification
 from intents.review import labelling_queue, labelling_queue_count
 from intents.services import (
+    examples_import,
     intent_feedback_record,
     intents_ensure,
     model_version_activate,
@@ -967,3 +970,57 @@ def test_undo_in_the_queue_of_a_dataset_change_does_not_show_it_as_a_queue_item(
     assert example.text not in body["html"]
     example.refresh_from_db()
     assert (example.intent.name, example.status) == ("track_order", "trusted")
+
+
+def test_each_confused_pair_links_to_the_examples_the_version_took_for_the_other_intent(
+    lead_client, labelled_examples
+):
+    # Three parcels-not-here messages labelled as refunds: trained without them, the model
+    # takes them for what they are.
+    mislabelled = ["where is my parcel 77, not arrived", "has my order 78 shipped", "tracking 79?"]
+    examples_import(
+        rows=[
+            LabelledRow(text=text, intent="get_refund", row=n)
+            for n, text in enumerate(mislabelled, 1)
+        ]
+    )
+    version = model_version_train(version_id=model_version_create().id)
+
+    detail = lead_client.get(reverse("intents:version-detail", args=[version.number]))
+    link = f"/training/versions/{version.number}/confused?true=get_refund&amp;predicted=track_order"
+    assert link in detail.content.decode()
+
+    page = lead_client.get(
+        reverse("intents:version-confused", args=[version.number]),
+        {"true": "get_refund", "predicted": "track_order"},
+    )
+    shown = [example.text for example in page.context["examples"]]
+    assert set(mislabelled) <= set(shown)
+    assert "get_refund taken for track_order" in page.content.decode()
+    example = LabeledExample.objects.get(text=mislabelled[0])
+    assert reverse("intents:example-history", args=[example.id]) in page.content.decode()
+
+    # Relabelled from the page, which it comes back to, saying what the example is now.
+    here = page.request["PATH_INFO"] + "?" + page.request["QUERY_STRING"]
+    back = lead_client.post(
+        reverse("intents:example-relabel", args=[example.id]),
+        {"intent": "track_order", "next": here},
+        follow=True,
+    )
+    assert back.redirect_chain[-1][0] == here
+    example.refresh_from_db()
+    assert example.intent.name == "track_order"
+    assert "now track_order" in back.content.decode()
+
+
+def test_a_version_trained_before_its_confusions_were_kept_says_so(lead_client, trained_versions):
+    first, _ = trained_versions
+    ModelVersionDataset.objects.filter(version=first).update(confusions=None)
+
+    page = lead_client.get(
+        reverse("intents:version-confused", args=[first.number]), {"true": "get_refund"}
+    )
+
+    assert (
+        "was trained before the examples behind its confusions were kept" in page.content.decode()
+    )
