@@ -527,10 +527,11 @@ def _permanent_reason(error: PermanentError) -> str:
 
 
 def kustomer_error_sentence(error: Exception) -> str:
-    """What a person waiting on a preview reads when Kustomer did not give it."""
+    """What a person waiting on Kustomer (an import's preview, a conversation) reads when it did
+    not answer."""
     if isinstance(error, RateLimited):
         return (
-            "The import's share of Kustomer's rate limit is spent for now; try again in "
+            "The training UI's share of Kustomer's rate limit is spent for now; try again in "
             f"{max(1, round(error.retry_after))} seconds."
         )
     if isinstance(error, TransientError):

@@ -10,14 +10,14 @@ from datetime import date, timedelta
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from copilot.integrations.http import IntegrationError
 from copilot.integrations.kustomer import KustomerClient
 
-from . import history_import, selectors
+from . import history_import, selectors, transcripts
 from .models import HistoryImport
 from .views import LABEL_PERMISSION, VIEW_PERMISSION, _page, staff_required
 
@@ -198,3 +198,20 @@ def history_import_resume(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.info(request, "Only a failed or cancelled import can be resumed.")
     return redirect("intents:kustomer-import-detail", pk=row.pk)
+
+
+@require_GET
+@staff_required(VIEW_PERMISSION)
+def queue_conversation(request: HttpRequest, conversation_id: str) -> HttpResponse:
+    """The queue item's whole conversation from Kustomer, both ways, as a fragment the queue
+    puts in place; a sentence instead when Kustomer does not give it."""
+    try:
+        transcript = transcripts.conversation_transcript(
+            client_factory=KustomerClient.for_history_import,
+            conversation_id=conversation_id,
+            message_id=request.GET.get("message", ""),
+        )
+    except IntegrationError as error:
+        sentence = history_import.kustomer_error_sentence(error)
+        return render(request, "training/_queue_conversation.html", {"error": sentence}, status=502)
+    return render(request, "training/_queue_conversation.html", {"transcript": transcript})

@@ -12,6 +12,11 @@ urlpatterns = [
     path("queue/next", views.queue_next, name="queue-next"),
     path("queue/decide", views.queue_decide, name="queue-decide"),
     path("queue/undo", views.queue_undo, name="queue-undo"),
+    path(
+        "queue/conversation/<str:conversation_id>",
+        history_views.queue_conversation,
+        name="queue-conversation",
+    ),
     path("dataset/", views.dataset, name="dataset"),
     path("dataset/bulk", views.dataset_bulk, name="dataset-bulk"),
     path("dataset/<int:example_id>/relabel", views.example_relabel, name="example-relabel"),

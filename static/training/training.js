@@ -170,6 +170,8 @@
         // On a focused button or link, Enter does what it always does.
         if (event.target instanceof Element && event.target.closest("button, a")) return;
         if (press('[data-shortcut="Enter"]')) event.preventDefault();
+      } else if (event.key === "c") {
+        if (press("[data-conversation-url]")) event.preventDefault();
       } else if (event.key === "s" || event.key === "k") {
         if (press(`[data-shortcut="${event.key}"]`)) event.preventDefault();
       } else if (event.key === "u") {
@@ -181,6 +183,28 @@
           event.preventDefault();
           input.focus();
         }
+      }
+    });
+
+    // The whole conversation, both ways, from Kustomer: read once an item, when asked for.
+    current.addEventListener("click", async (event) => {
+      const button = event.target instanceof Element && event.target.closest("[data-conversation-url]");
+      if (!button) return;
+      const panel = document.getElementById(button.getAttribute("aria-controls"));
+      const open = button.getAttribute("aria-expanded") !== "true";
+      button.setAttribute("aria-expanded", String(open));
+      panel.hidden = !open;
+      if (!open || panel.dataset.loaded) return;
+      panel.setAttribute("aria-busy", "true");
+      panel.textContent = "Reading the conversation from Kustomer…";
+      try {
+        const response = await fetch(button.dataset.conversationUrl, { headers: { Accept: "text/html" } });
+        panel.innerHTML = await response.text();
+        if (response.ok) panel.dataset.loaded = "1";
+      } catch {
+        panel.textContent = "The conversation could not be read: the server did not answer. Try again.";
+      } finally {
+        panel.removeAttribute("aria-busy");
       }
     });
 

@@ -66,3 +66,45 @@ def test_a_lead_previews_maps_and_imports_past_conversations(
 
     page.get_by_role("link", name="Import from Kustomer").first.click()
     expect(page.get_by_role("table").first).to_contain_text("20")
+
+
+def test_in_the_queue_c_shows_the_whole_conversation_from_kustomer(
+    page: Page, origins: Origins, kustomer_history
+) -> None:
+    from copilot.sandbox.kustomer.models import Conversation
+    from intents.classifier import IntentPrediction
+    from intents.models import ModelVersion
+    from intents.prediction import Classification
+    from intents.services import prediction_record
+
+    conversation = Conversation.objects.order_by("id").first()
+    inbound = conversation.messages.get(direction="in")
+    version = ModelVersion.objects.create(number=1, status=ModelVersion.Status.ACTIVE)
+    top = [("track_order", 0.41), ("get_refund", 0.40), ("cancel_order", 0.19)]
+    prediction_record(
+        text=inbound.body,
+        classification=Classification(
+            IntentPrediction(intent="track_order", confidence=0.41, top=top, abstained=False),
+            version.id,
+            version.number,
+            1.0,
+        ),
+        kustomer_message_id=str(inbound.id),
+        kustomer_conversation_id=str(conversation.id),
+    )
+    sign_in(page, origins, "/training/queue/")
+    message = page.get_by_role("article", name="Message to label")
+    expect(message).to_contain_text(inbound.body)
+
+    page.keyboard.press("c")
+
+    transcript = message.get_by_role("list", name="The conversation in Kustomer")
+    expect(transcript).to_contain_text(history.AGENT_REPLY)
+    expect(transcript.get_by_role("listitem").first).to_contain_text("Customer")
+    button = message.get_by_role("button", name=re.compile(r"^Conversation in Kustomer"))
+    expect(button).to_have_attribute("aria-expanded", "true")
+    assert not axe(page), describe_violations(axe(page))
+    screenshot(page, "training-queue-conversation-1280")
+
+    page.keyboard.press("c")
+    expect(transcript).to_be_hidden()

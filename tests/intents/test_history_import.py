@@ -341,3 +341,36 @@ def test_people_without_the_view_permission_are_refused(client, django_user_mode
     client.force_login(django_user_model.objects.create_user("x", password="pw", is_staff=True))
 
     assert client.get(reverse("intents:kustomer-import")).status_code == 403
+
+
+# --- a queue item's conversation ----------------------------------------------------------------
+
+
+def test_a_queue_items_whole_conversation_is_read_from_kustomer_both_ways(client, viewer, kustomer):
+    from copilot.sandbox.kustomer.models import Conversation
+
+    conversation = Conversation.objects.order_by("id").first()
+    inbound = conversation.messages.get(direction="in")
+    client.force_login(viewer)
+
+    page = client.get(
+        reverse("intents:queue-conversation", args=[conversation.id]),
+        {"message": str(inbound.id)},
+    )
+
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert inbound.body[:40] in text and history.AGENT_REPLY[:40].replace("'", "&#x27;") in text
+    assert text.index("Customer") < text.index("Agent")  # oldest first
+    assert 'aria-current="true"' in text and "this one" in text
+
+
+def test_a_conversation_kustomer_does_not_give_is_a_sentence(client, viewer, kustomer, settings):
+    settings.KUSTOMER_API_BASE_URL = "http://127.0.0.1:9/sandbox/kustomer"  # nothing listens
+    client.force_login(viewer)
+
+    page = client.get(reverse("intents:queue-conversation", args=["c0ffee"]), {"message": "m"})
+
+    assert page.status_code == 502
+    assert 'role="alert"' in page.content.decode()
+    assert "Traceback" not in page.content.decode()
