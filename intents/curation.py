@@ -10,7 +10,7 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from copilot.db import update_each
@@ -211,6 +211,7 @@ def label_decision_undo(*, user) -> LabelDecision | None:
     )
     if decision is None:
         return None
+    _refuse_to_overwrite_later_changes(decision, user=user)
     if decision.batch is not None:
         _label_decision_batch_undo(decision)
         return decision
@@ -405,6 +406,50 @@ def examples_delete_in_bulk(*, user, filters: ExampleFilters, expected_total: in
     LabeledExample.objects.filter(pk__in=[example.pk for example in examples]).delete()
     logger.info("bulk delete of %d examples by user %s", len(examples), user.pk)
     return len(examples)
+
+
+def _refuse_to_overwrite_later_changes(decision: LabelDecision, *, user) -> None:
+    """Undo puts back what the decision replaced; when someone else (a reviewer, an agent in
+    the card) changed one of its examples since, that would silently throw their change away.
+    Raises `LabellingError` naming who and what instead."""
+    if decision.kind not in (LabelDecision.Kind.EXAMPLE, LabelDecision.Kind.PREDICTION):
+        return
+    if decision.batch is not None:
+        decided = LabelDecision.objects.filter(batch=decision.batch)
+        example_ids = set(
+            decided.filter(kind=LabelDecision.Kind.EXAMPLE).values_list("item_id", flat=True)
+        )
+        example_ids |= set(decided.exclude(example=None).values_list("example_id", flat=True))
+    else:
+        example_ids = {decision.example_id or decision.item_id}
+        if decision.kind == LabelDecision.Kind.PREDICTION:
+            example_ids = {decision.example_id} - {None}
+    if not example_ids:
+        return
+    later = (
+        LabelDecision.objects.filter(
+            Q(example_id__in=example_ids)
+            | Q(
+                kind__in=[LabelDecision.Kind.EXAMPLE, LabelDecision.Kind.AGENT],
+                item_id__in=example_ids,
+            ),
+            decided_at__gt=decision.decided_at,
+            undone_at__isnull=True,
+        )
+        .exclude(action=LabelDecision.Action.SKIP)
+        .exclude(decided_by=user)
+        .select_related("decided_by")
+        .order_by("-decided_at")
+        .first()
+    )
+    if later is not None:
+        who = later.decided_by.get_username() if later.decided_by else later.decided_by_agent
+        raise LabellingError(
+            f"{who} changed {'one of these examples' if decision.batch else 'this example'} "
+            f"since ({later.get_action_display().lower()}, "
+            f"{timezone.localtime(later.decided_at):%d %b %H:%M}); undoing would throw that "
+            "change away. See the example's history on the dataset page."
+        )
 
 
 def _label_decision_batch_undo(decision: LabelDecision) -> None:

@@ -4,6 +4,7 @@ made it and wherever (the dataset page, a merge, an agent in the card), deletion
 import re
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 
 from intents.models import LabelDecision, LabeledExample
@@ -121,3 +122,25 @@ def test_the_admin_shows_examples_but_changes_them_only_through_the_training_ui(
     assert admin_client.post(delete_url, {"post": "yes"}).status_code == 403
     example.refresh_from_db()
     assert example.text != "changed"
+
+
+def test_undo_never_throws_away_a_change_someone_else_made_since(
+    client, lead_client, reviewer, django_user_model, labelled_examples
+):
+    example = LabeledExample.objects.filter(intent__name="track_order").first()
+    lead_client.post(
+        reverse("intents:example-relabel", args=[example.id]), {"intent": "cancel_order"}
+    )
+    other = django_user_model.objects.create_user("grace", password="pw", is_staff=True)
+    other.user_permissions.set(reviewer.user_permissions.all())
+    grace = Client()
+    grace.force_login(other)
+    grace.post(reverse("intents:example-relabel", args=[example.id]), {"intent": "get_refund"})
+
+    refused = lead_client.post(reverse("intents:queue-undo"), HTTP_ACCEPT="application/json")
+
+    assert refused.status_code == 409
+    assert refused.json()["message"].startswith("grace changed this example since (labelled, ")
+    example.refresh_from_db()
+    assert (example.intent.name, example.labelled_by) == ("get_refund", "grace")
+    assert not LabelDecision.objects.filter(undone_at__isnull=False).exists()
