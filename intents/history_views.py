@@ -104,6 +104,10 @@ def history_import_preview(request: HttpRequest) -> HttpResponse:
     return redirect("intents:kustomer-import-detail", pk=row.pk)
 
 
+# Rows for tags or values the preview did not show, named by hand.
+EXTRA_VALUES = 3
+
+
 def _import_or_404(pk: int) -> HistoryImport:
     row = selectors.history_import_get(pk)
     if row is None:
@@ -128,6 +132,7 @@ def history_import_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 (entry, suggested.get(entry["value"], ""))
                 for entry in row.preview.get("values", [])
             ],
+            "extra_rows": range(EXTRA_VALUES),
             "message": history_import.progress_message(row),
             "finished": row.status
             in (
@@ -145,6 +150,11 @@ def history_import_start(request: HttpRequest, pk: int) -> HttpResponse:
     row = _import_or_404(pk)
     values = [entry["value"] for entry in row.preview.get("values", [])]
     mapping = {value: request.POST.get(f"intent-{index}", "") for index, value in enumerate(values)}
+    # Values the preview's sample did not show, named by hand.
+    for index in range(EXTRA_VALUES):
+        value = request.POST.get(f"extra-value-{index}", "").strip()
+        if value and value not in mapping:
+            mapping[value] = request.POST.get(f"extra-intent-{index}", "")
     try:
         history_import.history_import_start(
             history_import_id=row.pk,

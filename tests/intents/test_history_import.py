@@ -313,6 +313,36 @@ def test_the_whole_flow_through_the_pages(client, lead, kustomer, broker):
     assert f"#{row.pk}" in listed
 
 
+def test_a_tag_the_preview_did_not_show_is_mapped_by_hand_and_imported(
+    client, lead, kustomer, broker, live_server, monkeypatch
+):
+    monkeypatch.setattr(history_import, "PREVIEW_VALUES", 1)  # only the most common tag shown
+    client.force_login(lead)
+    client.post(reverse("intents:kustomer-import-preview"), {"source": "tags"})
+    row = HistoryImport.objects.get()
+    [shown] = [entry["value"] for entry in row.preview["values"]]
+    hidden = next(tag for tag in MAPPING if tag != shown)
+    page = client.get(reverse("intents:kustomer-import-detail", args=[row.pk])).content.decode()
+    assert "less frequent tags are not shown; name any of them below the table" in page
+
+    client.post(
+        reverse("intents:kustomer-import-start", args=[row.pk]),
+        {"intent-0": "", "extra-value-0": f" {hidden} ", "extra-intent-0": MAPPING[hidden]},
+    )
+    row.refresh_from_db()
+    assert row.mapping == {hidden: MAPPING[hidden]}
+    history_import_run(
+        history_import_id=row.pk, client_factory=lambda: _client(live_server, kustomer)
+    )
+
+    imported = LabeledExample.objects.filter(source="kustomer_history")
+    expected = sum(
+        1 for item in history.PAST_CONVERSATIONS if item.days_ago <= 90 and hidden in item.tags
+    )
+    assert imported.count() == expected > 0
+    assert set(imported.values_list("intent__name", flat=True)) == {MAPPING[hidden]}
+
+
 def test_a_kustomer_refusal_is_a_sentence_on_the_form(client, lead, kustomer, settings):
     settings.KUSTOMER_API_KEY = sandbox.api_key_create(roles=["org.user.message.read"]).token
     client.force_login(lead)
