@@ -10,11 +10,12 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, QuerySet
 from django.utils import timezone
 
 from copilot.db import update_each
 
+from . import example_history
 from .intent_changes import intent_create
 from .models import (
     EvaluationSetRevision,
@@ -342,6 +343,12 @@ def example_edit(*, user, example_id: int, text: str) -> LabelDecision:
     )
 
 
+_FROZEN = (
+    "This example is in the frozen evaluation set, which every version is measured on: "
+    "deleting it would change the set. Relabel it if its label is wrong."
+)
+
+
 @transaction.atomic
 def example_delete(*, user, example_id: int) -> LabelDecision:
     """Deletes an example, keeping all of it in the decision, so that undo brings it back and
@@ -349,6 +356,8 @@ def example_delete(*, user, example_id: int) -> LabelDecision:
     example = LabeledExample.objects.select_for_update().filter(pk=example_id).first()
     if example is None:
         raise LabellingError("This example no longer exists.")
+    if example.held_out_at is not None:
+        raise LabellingError(_FROZEN)
     decision = LabelDecision.objects.create(
         kind=LabelDecision.Kind.EXAMPLE,
         item_id=example.pk,
@@ -386,6 +395,13 @@ def examples_delete_in_bulk(*, user, filters: ExampleFilters, expected_total: in
     since it was shown."""
     # All of each example: the decisions keep it whole, for undo.
     examples = _examples_locked(filters, expected_total)
+    frozen = sum(1 for example in examples if example.held_out_at is not None)
+    if frozen:
+        raise LabellingError(
+            f"{frozen} of these examples are in the frozen evaluation set, which every version "
+            "is measured on: deleting them would change it. Filter them out (Evaluation set: "
+            "not in it) and try again; relabel any whose label is wrong."
+        )
     batch = uuid.uuid4()
     LabelDecision.objects.bulk_create(
         [
@@ -412,36 +428,7 @@ def _refuse_to_overwrite_later_changes(decision: LabelDecision, *, user) -> None
     """Undo puts back what the decision replaced; when someone else (a reviewer, an agent in
     the card) changed one of its examples since, that would silently throw their change away.
     Raises `LabellingError` naming who and what instead."""
-    if decision.kind not in (LabelDecision.Kind.EXAMPLE, LabelDecision.Kind.PREDICTION):
-        return
-    if decision.batch is not None:
-        decided = LabelDecision.objects.filter(batch=decision.batch)
-        example_ids = set(
-            decided.filter(kind=LabelDecision.Kind.EXAMPLE).values_list("item_id", flat=True)
-        )
-        example_ids |= set(decided.exclude(example=None).values_list("example_id", flat=True))
-    else:
-        example_ids = {decision.example_id or decision.item_id}
-        if decision.kind == LabelDecision.Kind.PREDICTION:
-            example_ids = {decision.example_id} - {None}
-    if not example_ids:
-        return
-    later = (
-        LabelDecision.objects.filter(
-            Q(example_id__in=example_ids)
-            | Q(
-                kind__in=[LabelDecision.Kind.EXAMPLE, LabelDecision.Kind.AGENT],
-                item_id__in=example_ids,
-            ),
-            decided_at__gt=decision.decided_at,
-            undone_at__isnull=True,
-        )
-        .exclude(action=LabelDecision.Action.SKIP)
-        .exclude(decided_by=user)
-        .select_related("decided_by")
-        .order_by("-decided_at")
-        .first()
-    )
+    later = example_history.change_since(decision, by_others_than=user)
     if later is not None:
         who = later.decided_by.get_username() if later.decided_by else later.decided_by_agent
         raise LabellingError(

@@ -122,3 +122,38 @@ def example_history(example_id: int) -> ExampleHistory | None:
         source=LabeledExample.Source(source_value).label if source_value else "",
         entries=entries,
     )
+
+
+def change_since(decision: LabelDecision, *, by_others_than) -> LabelDecision | None:
+    """The latest change someone other than `by_others_than` (a reviewer, an agent in the card)
+    made since `decision` to one of the examples it changed; None when there is none."""
+    if decision.kind not in (LabelDecision.Kind.EXAMPLE, LabelDecision.Kind.PREDICTION):
+        return None
+    if decision.batch is not None:
+        decided = LabelDecision.objects.filter(batch=decision.batch)
+        example_ids = set(
+            decided.filter(kind=LabelDecision.Kind.EXAMPLE).values_list("item_id", flat=True)
+        )
+        example_ids |= set(decided.exclude(example=None).values_list("example_id", flat=True))
+    elif decision.kind == LabelDecision.Kind.PREDICTION:
+        example_ids = {decision.example_id} - {None}
+    else:
+        example_ids = {decision.example_id or decision.item_id}
+    if not example_ids:
+        return None
+    return (
+        LabelDecision.objects.filter(
+            Q(example_id__in=example_ids)
+            | Q(
+                kind__in=[LabelDecision.Kind.EXAMPLE, LabelDecision.Kind.AGENT],
+                item_id__in=example_ids,
+            ),
+            decided_at__gt=decision.decided_at,
+            undone_at__isnull=True,
+        )
+        .exclude(action=LabelDecision.Action.SKIP)
+        .exclude(decided_by=by_others_than)
+        .select_related("decided_by")
+        .order_by("-decided_at")
+        .first()
+    )

@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from copilot.agents import Agent
-from intents import reports
+from intents import curation, reports
 from intents.classifier import IntentPrediction
 from intents.importing import LabelledRow
 from intents.models import (
@@ -893,6 +893,40 @@ def test_a_bulk_delete_reaches_every_page_and_one_undo_brings_them_back(
     assert not LabeledExample.objects.filter(intent__name="track_order").exists()
     lead_client.post(reverse("intents:queue-undo"), {"next": reverse("intents:dataset")})
     assert set(LabeledExample.objects.values_list(*fields)) == before
+
+
+def test_examples_of_the_frozen_evaluation_set_are_relabelled_never_deleted(
+    lead_client, reviewer, labelled_examples
+):
+    curation.evaluation_set_freeze(user=reviewer, share=0.25)
+    frozen = LabeledExample.objects.filter(held_out_at__isnull=False).first()
+
+    one = lead_client.post(
+        reverse("intents:example-change", args=[frozen.id]), {"action": "delete"}, follow=True
+    )
+    assert "This example is in the frozen evaluation set" in one.content.decode()
+    total = LabeledExample.objects.filter(intent=frozen.intent).count()
+    every = lead_client.post(
+        reverse("intents:dataset-bulk"),
+        {"intent": frozen.intent.name, "expected_total": str(total), "choice": "delete"},
+        follow=True,
+    )
+    held = LabeledExample.objects.filter(intent=frozen.intent, held_out_at__isnull=False).count()
+    assert f"{held} of these examples are in the frozen evaluation set" in every.content.decode()
+    assert LabeledExample.objects.filter(intent=frozen.intent).count() == total
+
+    # Outside the set, the same bulk delete goes through.
+    trainable = total - held
+    lead_client.post(
+        reverse("intents:dataset-bulk"),
+        {
+            "intent": frozen.intent.name,
+            "set": "training",
+            "expected_total": str(trainable),
+            "choice": "delete",
+        },
+    )
+    assert LabeledExample.objects.filter(intent=frozen.intent).count() == held
 
 
 def test_a_large_confusion_matrix_keeps_the_intents_most_mixed_up():
