@@ -5,6 +5,17 @@ from .models import Intent, IntentFeedback, LabeledExample, ModelVersion, Predic
 from .services import ActivationError, model_version_activate
 
 
+class _ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Intent)
 class IntentAdmin(admin.ModelAdmin):
     list_display = ["name", "description", "active", "example_count"]
@@ -20,22 +31,14 @@ class IntentAdmin(admin.ModelAdmin):
 
 
 @admin.register(LabeledExample)
-class LabeledExampleAdmin(admin.ModelAdmin):
+class LabeledExampleAdmin(_ReadOnlyAdmin):
+    """Read-only: examples change in the training UI, where every change is kept in the
+    example's history and can be undone."""
+
     list_display = ["text", "intent", "source", "status", "labelled_by", "labelled_at"]
     list_filter = ["status", "source", "intent"]
     search_fields = ["text", "kustomer_message_id"]
     list_select_related = ["intent"]
-
-    # Examples change in the training UI, where every change is kept in the example's history
-    # and can be undone; here they are read only.
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(ModelVersion)
@@ -105,7 +108,7 @@ class PredictionAdmin(admin.ModelAdmin):
 
 
 @admin.register(IntentFeedback)
-class IntentFeedbackAdmin(admin.ModelAdmin):
+class IntentFeedbackAdmin(_ReadOnlyAdmin):
     """Read-only: feedback is written from the card, and its pending example follows it."""
 
     list_display = [
@@ -119,12 +122,3 @@ class IntentFeedbackAdmin(admin.ModelAdmin):
     list_filter = ["verdict", "intent"]
     search_fields = ["kustomer_message_id", "kustomer_conversation_id", "agent_id", "agent_name"]
     list_select_related = ["intent"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
