@@ -2,11 +2,12 @@
 (relabels in the queue, on the dataset page or in bulk, text corrections, merges of its intent,
 an agent's change of mind in the card, deletion and restoration), each with who and when."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from django.db.models import Q
 
+from . import reports
 from .models import Intent, IntentChange, LabelDecision, LabeledExample
 
 
@@ -114,6 +115,10 @@ def example_history(example_id: int) -> ExampleHistory | None:
         if change.target is not None
     ]
     entries.sort(key=lambda entry: entry.at)
+    names = reports.labeller_names({entry.who for entry in entries})
+    entries = [
+        replace(entry, who=names[entry.who]) if entry.who in names else entry for entry in entries
+    ]
     source_value = example.source if example is not None else deleted.get("source", "")
     return ExampleHistory(
         example_id=example_id,

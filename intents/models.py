@@ -304,6 +304,10 @@ class IntentFeedback(models.Model):
                 name="intent_feedback_intent_matches_verdict",
             )
         ]
+        indexes = [
+            # Agents' names for the labels they gave (examples keep the agent's Kustomer id).
+            models.Index(fields=["agent_id", "agent_name"], name="feedback_agent_name"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kustomer_message_id}: {self.get_verdict_display()}"

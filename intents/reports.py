@@ -160,6 +160,19 @@ def confused_examples(
     ]
 
 
+def labeller_names(labelled_by: set[str]) -> dict[str, str]:
+    """Agents' names for the Kustomer ids examples keep as who labelled them (labels given in
+    the card); staff usernames and import names are not in it."""
+    rows = (
+        IntentFeedback.objects.filter(agent_id__in=labelled_by - {""})
+        .exclude(agent_name="")
+        .order_by()
+        .values_list("agent_id", "agent_name")
+        .distinct()
+    )
+    return dict(rows)
+
+
 def model_version_active() -> ModelVersion | None:
     return ModelVersion.objects.defer("artifact").filter(status=ModelVersion.Status.ACTIVE).first()
 

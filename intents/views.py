@@ -377,6 +377,9 @@ def dataset(request: HttpRequest) -> HttpResponse:
         messages.error(request, error)
     before = request.GET.get("before", "")
     page = reports.examples_page(filters=filters, before=int(before) if before.isdigit() else None)
+    names = reports.labeller_names({example.labelled_by for example in page.examples})
+    for example in page.examples:
+        example.labeller = names.get(example.labelled_by, example.labelled_by)
     query = request.GET.copy()
     query.pop("before", None)
     return _page(

@@ -17,6 +17,7 @@ from copilot.agents import Agent
 from intents import prediction as intent_prediction
 from intents import services
 from intents.classifier import IntentPrediction
+from intents.importing import LabelledRow
 from intents.models import IntentFeedback, LabelDecision, LabeledExample, ModelVersion
 from intents.prediction import Classification
 from intents.services import (
@@ -374,3 +375,34 @@ def test_a_training_run_shows_its_progress_until_it_is_ready(
     row = page.get_by_role("row", name=re.compile(rf"^v{version.number} "))
     expect(row).to_contain_text("Ready")
     expect(page.get_by_role("button", name="Train a new version")).to_be_enabled()
+
+
+def test_a_lead_follows_a_confused_pair_to_its_examples_and_relabels_one(
+    page: Page, origins: Origins, queue_world
+) -> None:
+    # Three parcels-not-here messages labelled as refunds, then a version trained on them.
+    mislabelled = ["where is my parcel 77, not arrived", "has my order 78 shipped", "tracking 79?"]
+    examples_import(
+        rows=[
+            LabelledRow(text=text, intent="get_refund", row=number)
+            for number, text in enumerate(mislabelled, 1)
+        ]
+    )
+    version = model_version_train(version_id=model_version_create().id)
+    sign_in(page, origins, f"/training/versions/{version.number}/")
+
+    pairs = page.get_by_role("region", name="Most confused pairs")
+    pairs.get_by_role("link", name=re.compile(r"^get_refund taken for track_order")).click()
+    expect(page.get_by_role("heading", name="get_refund taken for track_order")).to_be_visible()
+    row = page.get_by_role("row").filter(has_text=mislabelled[0])
+    expect(row).to_be_visible()
+    violations = axe(page)
+    assert not violations, describe_violations(violations)
+    screenshot(page, "training-confused-pair-1280")
+
+    row.get_by_role("button", name=re.compile(r"^Relabel track_order")).click()
+    expect(page.get_by_text("Relabelled “Track order”.")).to_be_visible()
+    expect(page.get_by_role("row").filter(has_text=mislabelled[0])).to_contain_text(
+        "now track_order"
+    )
+    assert LabeledExample.objects.get(text=mislabelled[0]).intent.name == "track_order"

@@ -86,7 +86,7 @@ def test_an_agents_change_of_mind_in_the_card_is_in_the_history(
 
     assert not LabeledExample.objects.exists()
     history = _history(lead_client, example.id)
-    assert history[0].endswith("agent-lead Added with the label track_order")
+    assert history[0].endswith("Lea Lead Added with the label track_order")
     assert history[1].endswith(
         "Lea Lead (agent, in the card) Changed the label in the card: track_order → cancel_order"
     )
@@ -144,3 +144,16 @@ def test_undo_never_throws_away_a_change_someone_else_made_since(
     example.refresh_from_db()
     assert (example.intent.name, example.labelled_by) == ("get_refund", "grace")
     assert not LabelDecision.objects.filter(undone_at__isnull=False).exists()
+
+
+def test_the_dataset_names_the_agent_who_labelled_in_the_card(
+    lead_client,
+    classified_message,  # noqa: F811  (fixture)
+    settings,
+):
+    settings.INTENT_TRUSTED_LABELLERS = ["role:org.admin"]
+    intent_feedback_record(kustomer_message_id=MESSAGE, agent=LEAD, intent_name="cancel_order")
+
+    page = lead_client.get(reverse("intents:dataset")).content.decode()
+
+    assert '<span class="dataset__who" title="agent-lead">Lea Lead</span>' in page
