@@ -121,6 +121,8 @@ def sign_in(page: Page, origins: Origins, path: str) -> None:
     page.get_by_label("Password").fill("a-long-password-1")
     page.get_by_label("Password").press("Enter")
     expect(page).to_have_url(re.compile(re.escape(path) + "$"))
+    # The URL changes before the page's script has run; keys pressed then would go unheard.
+    page.wait_for_load_state("load")
 
 
 def test_a_lead_labels_the_queue_with_the_keyboard_alone(
