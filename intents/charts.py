@@ -5,7 +5,7 @@ import math
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from .reports import DailyPredictions, TrendPoint
+from .reports import DailyPredictions, TrendPoint, predictions_over
 
 WIDTH, WIDE, LEFT, RIGHT, TOP, BOTTOM = 560, 900, 40, 8, 8, 20
 # Intents drawn in a colour of their own; the others share one ("other intents").
@@ -127,10 +127,7 @@ def _nice_ceiling(value: int) -> int:
 def predictions_chart(daily: list[DailyPredictions], *, height: int = 200) -> StackedBars:
     """One bar a day, stacked: the most predicted intents of the window each in its colour,
     then the other intents together, then the messages the model abstained on."""
-    totals: dict[str, int] = {}
-    for day in daily:
-        for intent, count in day.counts.items():
-            totals[intent] = totals.get(intent, 0) + count
+    totals = predictions_over(daily)
     named = sorted((i for i in totals if i), key=lambda intent: (-totals[intent], intent))
     colours = {intent: series for series, intent in enumerate(named[:SERIES])}
     busiest = max((day.total for day in daily), default=0)

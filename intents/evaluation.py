@@ -11,6 +11,7 @@ change.
 """
 
 import hashlib
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -149,11 +150,8 @@ def versions_compared_on_evaluation_set(
     rows.sort(key=lambda row: (row.delta is None, row.delta if row.delta is not None else 0))
     lost = set(loaded[0].labels) - set(loaded[1].labels)
     active = set(Intent.objects.filter(name__in=lost, active=True).values_list("name", flat=True))
-    dropped = tuple(
-        (name, sum(1 for row in examples if row[2] == name))
-        for name in sorted(active)
-        if any(row[2] == name for row in examples)
-    )
+    in_set = Counter(label for _, _, label, _ in examples)
+    dropped = tuple((name, in_set[name]) for name in sorted(active) if in_set[name])
     return EvaluationComparison(
         dropped=dropped,
         size=len(scored),

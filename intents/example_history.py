@@ -115,9 +115,9 @@ def example_history(example_id: int) -> ExampleHistory | None:
         if change.target is not None
     ]
     entries.sort(key=lambda entry: entry.at)
-    names = reports.labeller_names({entry.who for entry in entries})
+    agents = reports.labeller_names({entry.who for entry in entries})
     entries = [
-        replace(entry, who=names[entry.who]) if entry.who in names else entry for entry in entries
+        replace(entry, who=agents[entry.who]) if entry.who in agents else entry for entry in entries
     ]
     source_value = example.source if example is not None else deleted.get("source", "")
     return ExampleHistory(

@@ -2,6 +2,7 @@
 map, side by side, the history of what was live), the overview's figures, the dataset's pages
 and the intents' table."""
 
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, fields
 from datetime import date, datetime, time, timedelta
@@ -487,10 +488,7 @@ def predictions_by_intent(
 ) -> tuple[list[PredictionVolume], int]:
     """The most predicted intents over `days` (abstentions as intent "", listed last), and the
     total number of predictions."""
-    totals: dict[str, int] = {}
-    for day in days:
-        for intent, count in day.counts.items():
-            totals[intent] = totals.get(intent, 0) + count
+    totals = predictions_over(days)
     total = sum(totals.values())
     ranked = sorted(totals.items(), key=lambda item: (-item[1], item[0]))
     volumes = [
@@ -515,6 +513,14 @@ class DailyPredictions:
         return self.counts.get("", 0) / self.total if self.total else 0.0
 
 
+def predictions_over(days: list[DailyPredictions]) -> Counter[str]:
+    """The predictions per intent of all `days` together ("" for abstentions)."""
+    totals: Counter[str] = Counter()
+    for day in days:
+        totals.update(day.counts)
+    return totals
+
+
 def _predictions_per_day_query(first: date, last: date) -> dict[date, dict[str, int]]:
     zone = timezone.get_current_timezone()
     since = timezone.make_aware(datetime.combine(first, time.min), zone)
@@ -530,6 +536,10 @@ def _predictions_per_day_query(first: date, last: date) -> dict[date, dict[str, 
     for day, intent, count in rows:
         counts.setdefault(day, {})[intent] = count
     return counts
+
+
+# A day that is over is kept longer than the overview looks back.
+_CLOSED_DAY_SECONDS = 40 * 24 * 3600
 
 
 def predictions_per_day(*, days: int = 30) -> list[DailyPredictions]:
@@ -551,9 +561,6 @@ def predictions_per_day(*, days: int = 30) -> list[DailyPredictions]:
         cache.set_many({keys[day]: counts[day] for day in missing}, _CLOSED_DAY_SECONDS)
     counts[today] = _predictions_per_day_query(today, today).get(today, {})
     return [DailyPredictions(day, counts[day]) for day in all_days]
-
-
-_CLOSED_DAY_SECONDS = 40 * 24 * 3600
 
 
 # --- Training runs -----------------------------------------------------------------------------

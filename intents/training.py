@@ -255,11 +255,12 @@ def train(
 
     report(final_start, "evaluating")
     conf = proba_oof.max(axis=1)
-    correct = (proba_oof.argmax(axis=1) == y_oof).astype(float)
+    said = proba_oof.argmax(axis=1)
+    correct = (said == y_oof).astype(float)
     scored_at = np.flatnonzero(scored)
     confusions = tuple(
-        (int(scored_at[row]), str(classes[proba_oof[row].argmax()]), round(float(conf[row]), 4))
-        for row in np.flatnonzero(correct == 0)
+        (int(scored_at[row]), str(classes[said[row]]), round(float(conf[row]), 4))
+        for row in np.flatnonzero(said != y_oof)
     )
     threshold = choose_threshold(conf, correct, params)
     n_fit = len(splits[0][0])

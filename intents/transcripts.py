@@ -2,6 +2,7 @@
 replies), for the labelling queue: a message often makes sense only after what the agent
 asked. Read when a person asks for it, on the training UI's share of Kustomer's rate limit."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import islice
@@ -32,13 +33,14 @@ class Transcript:
     later: int  # messages after the last line shown
 
 
-def conversation_transcript(*, client_factory, conversation_id: str, message_id: str) -> Transcript:
+def conversation_transcript(
+    *, client_factory: Callable[[], KustomerClient], conversation_id: str, message_id: str
+) -> Transcript:
     """The conversation's messages around `message_id`, oldest first. Kept for a few minutes,
     so that undo and going back ask Kustomer nothing. Raises the client's errors."""
     key = f"intents:transcript:{conversation_id}"
     messages = cache.get(key)
     if messages is None:
-        client: KustomerClient
         with client_factory() as client:
             read = list(islice(client.iter_messages(conversation_id), READ_AT_MOST))
         read.sort(key=lambda message: (message.sent_at is None, message.sent_at))

@@ -398,6 +398,15 @@ def dataset(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _back_to_training(request: HttpRequest) -> HttpResponse:
+    """Back to the training page a change was made on (the dataset, a version's confusions),
+    never elsewhere."""
+    next_url = request.POST.get("next", "")
+    if not next_url.startswith(reverse("intents:overview")):
+        next_url = reverse("intents:dataset")
+    return redirect(next_url)
+
+
 @require_POST
 @staff_required(LABEL_PERMISSION)
 def example_relabel(request: HttpRequest, example_id: int) -> HttpResponse:
@@ -411,12 +420,7 @@ def example_relabel(request: HttpRequest, example_id: int) -> HttpResponse:
         messages.error(request, str(error))
     else:
         messages.success(request, f"Relabelled “{decision.intent.display_name}”.")
-    next_url = request.POST.get("next", "")
-    # Back to the training page it was made on (the dataset, a version's confusions), never
-    # elsewhere.
-    if not next_url.startswith(reverse("intents:overview")):
-        next_url = reverse("intents:dataset")
-    return redirect(next_url)
+    return _back_to_training(request)
 
 
 # --- Intents -----------------------------------------------------------------------------------
@@ -662,9 +666,4 @@ def example_change(request: HttpRequest, example_id: int) -> HttpResponse:
             messages.success(request, "Text saved.")
     except curation.LabellingError as error:
         messages.error(request, str(error))
-    next_url = request.POST.get("next", "")
-    # Back to the training page it was made on (the dataset, a version's confusions), never
-    # elsewhere.
-    if not next_url.startswith(reverse("intents:overview")):
-        next_url = reverse("intents:dataset")
-    return redirect(next_url)
+    return _back_to_training(request)
